@@ -1,0 +1,35 @@
+//! Verity's domain, with no I/O.
+//!
+//! Everything that decides an outcome lives here so that the server, the
+//! enclaves and the offline verifier (`verity verify`) share one definition:
+//!
+//! - [`ids`]: [`JobId`], [`EnclaveId`] and [`Sha256Digest`], the names of things.
+//! - [`verdict`]: [`Verdict`], [`DetectorVerdict`] and [`Confidence`].
+//! - [`report`]: what an enclave signs ([`EnclaveReport`]) and what the
+//!   aggregator publishes ([`FinalReport`]).
+//! - [`canonical`]: the domain-separated byte encodings that signatures cover.
+//! - [`consensus`]: the weighted-consensus rule ([`ConsensusRule`]) of DESIGN.md §3.
+//! - [`reputation`]: reputation from scored history (DESIGN.md §4).
+//! - [`committee`]: deterministic, stake-weighted committee selection.
+//! - [`job`]: job lifecycle states.
+//! - [`oracle`]: the registered verifier (enclave) as the economy sees it.
+
+pub mod canonical;
+pub mod committee;
+pub mod consensus;
+pub mod ids;
+pub mod job;
+pub mod oracle;
+pub mod report;
+pub mod reputation;
+pub mod verdict;
+
+pub use consensus::{Ballot, ConsensusError, ConsensusOutcome, ConsensusRule};
+pub use ids::{EnclaveId, IdError, JobId, Sha256Digest};
+pub use job::JobStatus;
+pub use oracle::{AttestationKind, Oracle};
+pub use report::{
+    ConsensusMetadata, DetectorResult, EnclaveReport, EvidenceItem, FinalReport, ModelSummary,
+    SignedReport, Vote,
+};
+pub use verdict::{Confidence, DetectorVerdict, Verdict};
