@@ -13,6 +13,7 @@
 //! - [`committee`]: deterministic, stake-weighted committee selection.
 //! - [`job`]: job lifecycle states.
 //! - [`oracle`]: the registered verifier (enclave) as the economy sees it.
+//! - [`task`]: the [`VerificationTask`] an enclave receives through the queue.
 
 pub mod canonical;
 pub mod committee;
@@ -22,6 +23,7 @@ pub mod job;
 pub mod oracle;
 pub mod report;
 pub mod reputation;
+pub mod task;
 pub mod verdict;
 
 pub use consensus::{Ballot, ConsensusError, ConsensusOutcome, ConsensusRule};
@@ -32,4 +34,5 @@ pub use report::{
     ConsensusMetadata, DetectorResult, EnclaveReport, EvidenceItem, FinalReport, ModelSummary,
     SignedReport, Vote,
 };
+pub use task::{SealedKeyWire, TaskEvidence, VerificationTask};
 pub use verdict::{Confidence, DetectorVerdict, Verdict};

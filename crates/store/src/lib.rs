@@ -1,0 +1,87 @@
+//! Storage for Verity: ports and their adapters, no domain rules.
+//!
+//! Ports (traits the rest of Verity depends on):
+//! - [`BlobStore`] ([`blob`]): encrypted media by content id.
+//! - [`JobQueue`] ([`queue`]): fan-out of verification tasks to enclaves with
+//!   leases, retries with backoff, dead letters and priorities.
+//! - [`Repository`] ([`repo`]): oracles, jobs, rounds, reports, events.
+//!
+//! Embedded adapters, used by `verity serve` with no configuration:
+//! - [`FileBlobStore`] ([`file_blobs`]): files under the data directory.
+//! - [`sqlite`]: [`SqliteDb`] (WAL, one writer connection, readers in a pool)
+//!   with [`SqliteRepository`] and [`SqliteQueue`] on the same database.
+//!
+//! All fallible operations return [`StoreError`].
+
+pub mod blob;
+pub mod conformance;
+pub mod file_blobs;
+pub mod queue;
+pub mod repo;
+pub mod sqlite;
+
+pub use blob::{BlobId, BlobStore};
+pub use file_blobs::FileBlobStore;
+pub use queue::{
+    DeadLetter, Delivery, FailOutcome, FanOut, JobQueue, LeasedTask, QueuePolicy, QueueStats,
+};
+pub use repo::{
+    BlobRecord, JobEvent, JobRecord, NewJob, OracleRegistration, Repository, SaveReport,
+    SealedKeyRecord, StoredReport,
+};
+pub use sqlite::{SqliteDb, SqliteQueue, SqliteRepository};
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request conflicts with the stored state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// An argument is not acceptable (e.g. a malformed blob id).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// Stored data could not be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// A file-system error.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A database error.
+    #[error("database: {0}")]
+    Database(String),
+    /// A backing service is unreachable or refused the request; retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Result with [`StoreError`].
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
