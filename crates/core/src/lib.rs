@@ -9,6 +9,7 @@
 //!   aggregator publishes ([`FinalReport`]).
 //! - [`canonical`]: the domain-separated byte encodings that signatures cover.
 //! - [`consensus`]: the weighted-consensus rule ([`ConsensusRule`]) of DESIGN.md §3.
+//! - [`finalize`]: assembling the final report (per-detector summaries, evidence).
 //! - [`reputation`]: reputation from scored history (DESIGN.md §4).
 //! - [`committee`]: deterministic, stake-weighted committee selection.
 //! - [`job`]: job lifecycle states.
@@ -18,6 +19,7 @@
 pub mod canonical;
 pub mod committee;
 pub mod consensus;
+pub mod finalize;
 pub mod ids;
 pub mod job;
 pub mod oracle;

@@ -176,6 +176,11 @@ impl FinalReport {
     }
 }
 
+/// Lowercase hex of `bytes` (how keys and signatures appear in JSON).
+pub fn hex_encode(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}
+
 /// Hex encoding for byte strings in JSON.
 pub mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};

@@ -1,0 +1,303 @@
+//! Command-line arguments, each with its environment fallback (DESIGN.md §7).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use verity_core::{ConsensusRule, EnclaveId};
+use verity_detect::MediaLimits;
+use verity_node::{EmbeddedConfig, NodeSettings};
+
+/// Verity: is this image a real capture or AI-generated — and can you prove it?
+#[derive(Debug, Parser)]
+#[command(name = "verity", version, about)]
+pub struct Cli {
+    /// Log format: `text` or `json` (filter with RUST_LOG).
+    #[arg(long, env = "VERITY_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run Verity: API, web UI, aggregator and enclave workers in one process.
+    Serve(ServeArgs),
+    /// Check images in-process (the full pipeline, no server) and print verdicts.
+    Check(CheckArgs),
+    /// Upload an image to a running server; with --wait, follow it to the verdict.
+    Submit(SubmitArgs),
+    /// List the oracles of a running server.
+    Oracles(OraclesArgs),
+}
+
+impl Command {
+    /// Commands whose output is the point keep logs to warnings.
+    pub fn is_quiet(&self) -> bool {
+        !matches!(self, Command::Serve(_))
+    }
+}
+
+/// `verity serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VERITY_ADDR", default_value = "127.0.0.1:3001")]
+    pub addr: SocketAddr,
+    /// Pipeline settings.
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// `verity check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Images to check.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Pipeline settings (the data directory defaults to a temporary one).
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// `verity submit`.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The image to upload.
+    pub image: PathBuf,
+    /// Server base URL.
+    #[arg(long, env = "VERITY_SERVER", default_value = "http://127.0.0.1:3001")]
+    pub server: String,
+    /// Follow the job to its verdict with a progress bar.
+    #[arg(long)]
+    pub wait: bool,
+    /// Optional `userId` sent with the upload.
+    #[arg(long)]
+    pub user_id: Option<String>,
+    /// Print the final job as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `verity oracles`.
+#[derive(Debug, Args)]
+pub struct OraclesArgs {
+    /// Server base URL.
+    #[arg(long, env = "VERITY_SERVER", default_value = "http://127.0.0.1:3001")]
+    pub server: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// SQLite durability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSync {
+    /// Survives a process crash (WAL, synchronous=NORMAL).
+    Normal,
+    /// Also survives power loss (an fsync per commit).
+    Full,
+}
+
+/// Settings shared by `serve` and `check`.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// Data directory (database, blobs, keys).
+    #[arg(long, env = "VERITY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL; `sqlite://PATH` (default: DATA_DIR/verity.db).
+    #[arg(long = "db", env = "VERITY_DB")]
+    pub db: Option<String>,
+    /// Queue URL; `sqlite://` (the database's own queue, default).
+    #[arg(long = "queue", env = "VERITY_QUEUE")]
+    pub queue: Option<String>,
+    /// Blob store URL; `file://DIR` (default: DATA_DIR/blobs).
+    #[arg(long = "blobs", env = "VERITY_BLOBS")]
+    pub blobs: Option<String>,
+    /// Run several enclaves (false: one enclave, development mode).
+    #[arg(long, env = "USE_MULTI_WORKER", default_value = "true", action = ArgAction::Set, value_parser = BoolishValueParser::new())]
+    pub use_multi_worker: bool,
+    /// Number of enclave workers (and committee size).
+    #[arg(long, env = "NUM_ENCLAVE_WORKERS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub num_enclave_workers: u32,
+    /// Counted reports needed for a consensus (default: 2, or 1 with a single enclave).
+    #[arg(long, env = "MIN_ENCLAVES", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub min_enclaves: Option<u32>,
+    /// Share of weight the winning verdict needs, in (0, 1].
+    #[arg(long, env = "CONSENSUS_THRESHOLD", default_value_t = 0.66, value_parser = fraction_open)]
+    pub consensus_threshold: f64,
+    /// Reputation of a newly registered oracle, in [0, 1].
+    #[arg(long, env = "ORACLE_REPUTATION", default_value_t = 0.8, value_parser = fraction_closed)]
+    pub oracle_reputation: f64,
+    /// Stake of a newly registered oracle.
+    #[arg(long, env = "ORACLE_STAKE", default_value_t = 1000)]
+    pub oracle_stake: u64,
+    /// How long a round waits for enclave reports (e.g. `30s`).
+    #[arg(long, env = "VERITY_ROUND_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub round_timeout: Duration,
+    /// Largest accepted upload, in bytes.
+    #[arg(long, env = "VERITY_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..=1024 * 1024 * 1024))]
+    pub max_upload_bytes: u64,
+    /// Largest accepted width × height.
+    #[arg(long, env = "VERITY_MAX_PIXELS", default_value_t = 50_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pixels: u64,
+    /// Largest accepted width or height.
+    #[arg(long, env = "VERITY_MAX_SIDE", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_side: u32,
+    /// Enclaves to register but not run (fault simulation), comma-separated.
+    #[arg(long, env = "VERITY_OFFLINE_ENCLAVES", value_delimiter = ',')]
+    pub offline_enclaves: Vec<String>,
+    /// SQLite durability.
+    #[arg(long, env = "VERITY_SQLITE_SYNC", value_enum, default_value = "normal")]
+    pub sqlite_sync: SqliteSync,
+    /// Tasks each enclave works on at once.
+    #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub worker_concurrency: u32,
+}
+
+fn fraction_open(s: &str) -> Result<f64, String> {
+    let x: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if x > 0.0 && x <= 1.0 {
+        Ok(x)
+    } else {
+        Err(format!("{x} is outside (0, 1]"))
+    }
+}
+
+fn fraction_closed(s: &str) -> Result<f64, String> {
+    let x: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if (0.0..=1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("{x} is outside [0, 1]"))
+    }
+}
+
+impl NodeArgs {
+    /// Validates cross-setting rules and builds the embedded configuration.
+    ///
+    /// # Errors
+    /// A message naming the offending setting.
+    pub fn embedded_config(&self, data_dir: PathBuf) -> Result<EmbeddedConfig> {
+        let enclaves = if self.use_multi_worker {
+            self.num_enclave_workers
+        } else {
+            1
+        };
+        let min_enclaves = self.min_enclaves.unwrap_or(2.min(enclaves));
+        if min_enclaves > enclaves {
+            bail!(
+                "MIN_ENCLAVES ({min_enclaves}) is larger than the number of enclaves ({enclaves}{})",
+                if self.use_multi_worker {
+                    ", NUM_ENCLAVE_WORKERS"
+                } else {
+                    ": USE_MULTI_WORKER=false runs one"
+                }
+            );
+        }
+        let rule = ConsensusRule::new(self.consensus_threshold, min_enclaves)
+            .map_err(|e| anyhow::anyhow!("CONSENSUS_THRESHOLD / MIN_ENCLAVES: {e}"))?;
+        let db_path = sqlite_path(
+            "VERITY_DB (--db)",
+            self.db.as_deref(),
+            &data_dir.join("verity.db"),
+        )?;
+        let queue_path = sqlite_path("VERITY_QUEUE (--queue)", self.queue.as_deref(), &db_path)?;
+        if queue_path != db_path {
+            bail!(
+                "VERITY_QUEUE (--queue): the SQLite queue lives in the database ({}); got {}",
+                db_path.display(),
+                queue_path.display()
+            );
+        }
+        let blob_dir = file_path(
+            "VERITY_BLOBS (--blobs)",
+            self.blobs.as_deref(),
+            &data_dir.join("blobs"),
+        )?;
+        let offline = self
+            .offline_enclaves
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<EnclaveId>()
+                    .map_err(|e| anyhow::anyhow!("VERITY_OFFLINE_ENCLAVES: {e}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut config = EmbeddedConfig::new(data_dir);
+        config.db_path = db_path;
+        config.blob_dir = blob_dir;
+        config.enclaves = enclaves;
+        config.offline_enclaves = offline;
+        config.full_sync = self.sqlite_sync == SqliteSync::Full;
+        config.worker_concurrency = self.worker_concurrency as usize;
+        config.settings = NodeSettings {
+            rule,
+            committee_size: enclaves as usize,
+            round_timeout: self.round_timeout,
+            limits: MediaLimits {
+                max_bytes: usize::try_from(self.max_upload_bytes).unwrap_or(usize::MAX),
+                max_pixels: self.max_pixels,
+                max_side: self.max_side,
+            },
+            oracle_stake: self.oracle_stake,
+            oracle_reputation: self.oracle_reputation,
+            ..NodeSettings::default()
+        };
+        Ok(config)
+    }
+}
+
+/// `sqlite://PATH` (an empty path means `default`).
+fn sqlite_path(setting: &str, url: Option<&str>, default: &Path) -> Result<PathBuf> {
+    url_path(setting, url, "sqlite", default)
+}
+
+/// `file://DIR` (an empty path means `default`).
+fn file_path(setting: &str, url: Option<&str>, default: &Path) -> Result<PathBuf> {
+    url_path(setting, url, "file", default)
+}
+
+fn url_path(setting: &str, url: Option<&str>, want: &str, default: &Path) -> Result<PathBuf> {
+    let Some(url) = url.filter(|u| !u.is_empty()) else {
+        return Ok(default.to_owned());
+    };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        bail!("{setting}: {url:?} is not a URL (expected {want}://PATH)");
+    };
+    if scheme != want {
+        bail!("{setting}: the scheme {scheme}:// is not supported here (expected {want}://PATH)");
+    }
+    Ok(if rest.is_empty() {
+        default.to_owned()
+    } else {
+        PathBuf::from(rest)
+    })
+}
+
+/// Installs the tracing subscriber (RUST_LOG filter; text or JSON).
+pub fn init_tracing(format: &str, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if quiet {
+        "warn"
+    } else {
+        "info,tower_http=warn,sqlx=warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,28 @@
+//! `verity`: run the service, check images in-process, submit to a server,
+//! list oracles. Thin wiring over the library crates.
+
+mod args;
+mod check;
+mod client;
+mod serve;
+
+use anyhow::Result;
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    args::init_tracing(&cli.log_format, cli.command.is_quiet());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(a) => serve::run(a).await,
+            Command::Check(a) => check::run(a).await,
+            Command::Submit(a) => client::submit(a).await,
+            Command::Oracles(a) => client::oracles(a).await,
+        }
+    })
+}

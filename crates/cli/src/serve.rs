@@ -1,0 +1,57 @@
+//! `verity serve`: the embedded node on an HTTP port.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use tracing::info;
+use verity_node::Node;
+
+use crate::args::ServeArgs;
+
+/// Runs until SIGINT or SIGTERM, then drains requests and workers.
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let data_dir = args
+        .node
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("verity-data"));
+    let config = args.node.embedded_config(data_dir)?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("VERITY_ADDR (--addr): cannot listen on {}", args.addr))?;
+    let node = Node::start_embedded(config.clone())
+        .await
+        .with_context(|| format!("starting with data in {}", config.data_dir.display()))?;
+    let addr = listener.local_addr()?;
+    info!(
+        %addr,
+        data_dir = %config.data_dir.display(),
+        enclaves = config.enclaves,
+        min_enclaves = config.settings.rule.min_enclaves(),
+        threshold = config.settings.rule.threshold(),
+        "Verity is running: open http://{addr}/"
+    );
+    let token = node.shutdown_token();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutting down: draining requests and in-flight tasks");
+        token.cancel();
+    });
+    node.serve(listener).await?;
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,22 @@
+//! The enclave: Verity's verifier worker.
+//!
+//! - [`process`]: one task, start to finish and without I/O: open the sealed
+//!   data key, decrypt the media, check its digest, run the detection
+//!   ensemble and sign the [`verity_core::EnclaveReport`].
+//! - [`sink`]: the [`ReportSink`] port through which signed reports (and
+//!   "started" notices) reach the aggregator — in-process when embedded, over
+//!   HTTP when distributed.
+//! - [`worker`]: the [`EnclaveWorker`] loop: lease, fetch, process, submit,
+//!   acknowledge; leases are extended while detection runs and released on
+//!   shutdown.
+//!
+//! An enclave keeps no state of its own outside its key file: everything else
+//! is in the queue and the blob store.
+
+pub mod process;
+pub mod sink;
+pub mod worker;
+
+pub use process::{EnclaveIdentity, TaskError, process_task};
+pub use sink::{ReportSink, SinkError, SubmitOutcome};
+pub use worker::{EnclaveWorker, WorkerSettings};

@@ -1,0 +1,125 @@
+//! Job and oracle views.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use verity_core::{JobId, JobStatus};
+use verity_store::JobRecord;
+
+use super::AppState;
+use crate::error::ApiError;
+
+/// Parses a job id from the path (400 when malformed).
+pub(super) fn parse_job_id(raw: &str) -> Result<JobId, ApiError> {
+    raw.parse()
+        .map_err(|e: verity_core::IdError| ApiError::bad_request("bad_job_id", e.to_string()))
+}
+
+pub(super) async fn load_job(state: &AppState, raw: &str) -> Result<JobRecord, ApiError> {
+    let id = parse_job_id(raw)?;
+    state
+        .repo
+        .job(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job_not_found", format!("no job {id}")))
+}
+
+/// RFC 3339 with milliseconds, as the seed's clients read dates.
+pub(super) fn iso(ms: u64) -> String {
+    humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+        .to_string()
+}
+
+/// `GET /api/job/:jobId` (and `/api/jobs/:jobId`).
+pub(super) async fn get_job(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = load_job(&state, &raw).await?;
+    let reports = state.repo.reports(&job.job_id, job.round).await?.len();
+    let progress = progress(&job, reports);
+    let mut body = json!({
+        "success": true,
+        "jobId": job.job_id,
+        "status": job.status,
+        "progress": progress,
+        "round": job.round,
+        "createdAt": iso(job.created_ms),
+        "updatedAt": iso(job.updated_ms),
+        "mediaHash": job.media_sha256,
+        "mediaCID": job.blob_id,
+        "storageProvider": job.storage,
+        "mimeType": job.mime,
+        "width": job.width,
+        "height": job.height,
+        "committee": job.committee,
+        "reportsReceived": reports,
+        "deadline": iso(job.deadline_ms),
+    });
+    if let Some(user) = &job.user_id {
+        body["userId"] = json!(user);
+    }
+    if let Some(reason) = &job.failure_reason {
+        body["failureReason"] = json!(reason);
+        body["retryable"] = json!(job.status == JobStatus::Failed);
+    }
+    if let Some(report) = &job.final_report {
+        body["report"] =
+            serde_json::to_value(report).map_err(|e| ApiError::unavailable(e.to_string()))?;
+    }
+    Ok(Json(body))
+}
+
+/// 0–100: queued 5, each report up to 90, decided 100.
+fn progress(job: &JobRecord, reports: usize) -> u32 {
+    match job.status {
+        JobStatus::Completed | JobStatus::Failed => 100,
+        JobStatus::Pending if reports == 0 => 5,
+        _ => {
+            let members = job.committee.len().max(1);
+            10 + (80 * reports.min(members) / members) as u32
+        }
+    }
+}
+
+/// `POST /api/jobs/:jobId/retry`: a new round for a failed job.
+pub(super) async fn retry_job(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = parse_job_id(&raw)?;
+    let job = state.uploads.retry(&id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(
+            json!({ "success": true, "jobId": job.job_id, "round": job.round, "status": job.status }),
+        ),
+    ))
+}
+
+/// `GET /api/oracles`.
+pub(super) async fn oracles(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let oracles: Vec<Value> = state
+        .repo
+        .oracles()
+        .await?
+        .into_iter()
+        .map(|o| {
+            json!({
+                "enclaveId": o.enclave_id,
+                "reputation": o.reputation,
+                "stake": o.stake,
+                "weight": o.weight(),
+                "slashes": o.slashes,
+                "banned": o.banned,
+                "banReason": o.ban_reason,
+                "attestation": o.attestation,
+                "signingKey": verity_core::report::hex_encode(&o.signing_key),
+                "encryptionKey": verity_core::report::hex_encode(&o.encryption_key),
+                "registeredAt": iso(o.registered_at_ms),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "success": true, "oracles": oracles })))
+}

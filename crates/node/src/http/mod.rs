@@ -1,0 +1,108 @@
+//! The HTTP API (DESIGN.md §6): routes, shared state and error mapping.
+
+mod jobs;
+mod ops;
+mod reports;
+mod sse;
+mod ui;
+mod upload;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
+use tower_http::trace::TraceLayer;
+use verity_store::{BlobStore, JobQueue, Repository};
+
+use crate::aggregator::Aggregator;
+use crate::error::ApiError;
+use crate::events::EventBus;
+use crate::settings::NodeSettings;
+use crate::uploads::UploadService;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Uploads and rounds.
+    pub uploads: Arc<UploadService>,
+    /// Report checking and consensus.
+    pub aggregator: Arc<Aggregator>,
+    /// The database.
+    pub repo: Arc<dyn Repository>,
+    /// The queue.
+    pub queue: Arc<dyn JobQueue>,
+    /// The blob store.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Job events.
+    pub events: EventBus,
+    /// Settings.
+    pub settings: NodeSettings,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+/// Slow request bodies (slowloris-style) are cut after this long.
+const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The router with every route and layer.
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.settings.limits.max_bytes + 1024 * 1024;
+    Router::new()
+        .route("/", get(ui::index))
+        .route("/jobs/{job_id}", get(ui::index))
+        .route(
+            "/api/upload",
+            post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route("/api/job/{job_id}", get(jobs::get_job))
+        .route("/api/jobs/{job_id}", get(jobs::get_job))
+        .route("/api/jobs/{job_id}/events", get(sse::job_events))
+        .route("/api/jobs/{job_id}/retry", post(jobs::retry_job))
+        .route("/api/oracles", get(jobs::oracles))
+        .route("/api/enclaves/reports", post(reports::submit_report))
+        .route("/health", get(ops::health))
+        .route("/healthz", get(ops::health))
+        .route("/readyz", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error",
+            )
+            .into_response_body()
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route_not_found", "no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "method not allowed on this route",
+    )
+}
+
+impl ApiError {
+    fn into_response_body(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}

@@ -1,0 +1,100 @@
+//! `GET /api/jobs/:jobId/events`: Server-Sent Events from queued to decided.
+//!
+//! The stream replays the job's stored events after `Last-Event-ID` (or
+//! `?after=`), then follows new ones: it wakes on in-process announcements and
+//! re-reads the database at least every second (events written by other
+//! processes). It ends after a `completed` or `failed` event.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use serde::Deserialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use verity_core::JobId;
+use verity_store::JobEvent;
+
+use super::AppState;
+use super::jobs::load_job;
+use crate::error::ApiError;
+
+const REREAD: Duration = Duration::from_secs(1);
+
+#[derive(Deserialize)]
+pub(super) struct After {
+    after: Option<i64>,
+}
+
+pub(super) async fn job_events(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(query): Query<After>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let job = load_job(&state, &raw).await?;
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .or(query.after)
+        .unwrap_or(0);
+    let (tx, rx) = mpsc::channel(64);
+    let announcements = state.events.subscribe();
+    tokio::spawn(follow(state, job.job_id, after, announcements, tx));
+    Ok(Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+async fn follow(
+    state: AppState,
+    job: JobId,
+    mut last: i64,
+    mut announcements: broadcast::Receiver<JobId>,
+    tx: mpsc::Sender<Result<Event, Infallible>>,
+) {
+    loop {
+        let Ok(events) = state.repo.events_after(&job, last).await else {
+            return;
+        };
+        for e in events {
+            last = e.id;
+            let terminal = matches!(e.kind.as_str(), "completed" | "failed");
+            if tx.send(Ok(to_sse(&e))).await.is_err() || terminal {
+                return;
+            }
+        }
+        tokio::select! {
+            _ = tx.closed() => return,
+            _ = tokio::time::sleep(REREAD) => {}
+            _ = wait_for(&mut announcements, &job) => {}
+        }
+    }
+}
+
+async fn wait_for(announcements: &mut broadcast::Receiver<JobId>, job: &JobId) {
+    loop {
+        match announcements.recv().await {
+            Ok(id) if &id == job => return,
+            Ok(_) => {}
+            // Missed announcements: re-read to be safe.
+            Err(broadcast::error::RecvError::Lagged(_)) => return,
+            Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+        }
+    }
+}
+
+fn to_sse(e: &JobEvent) -> Event {
+    let mut data = e.data.clone();
+    if let Some(obj) = data.as_object_mut() {
+        obj.insert("jobId".into(), serde_json::json!(e.job_id));
+        obj.insert("at".into(), serde_json::json!(super::jobs::iso(e.at_ms)));
+    }
+    Event::default()
+        .id(e.id.to_string())
+        .event(&e.kind)
+        .data(data.to_string())
+}

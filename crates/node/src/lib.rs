@@ -1,0 +1,31 @@
+//! Verity's server.
+//!
+//! - [`uploads`]: the [`UploadService`]: inspect, encrypt, seal, store,
+//!   enqueue, and only then 202; retries and re-publishing of rounds.
+//! - [`aggregator`]: the [`Aggregator`]: verifies enclave reports, records
+//!   equivocation, decides rounds by weighted consensus and signs the final
+//!   report; a sweeper decides rounds whose deadline passed.
+//! - [`events`]: the [`EventBus`] behind Server-Sent Events.
+//! - [`http`]: routes and handlers (DESIGN.md §6), errors as JSON ([`error`]).
+//! - [`metrics`]: Prometheus metric names and recorder.
+//! - [`runtime`]: the embedded [`Node`] (`verity serve`, `verity check`).
+//! - [`settings`]: [`NodeSettings`].
+//!
+//! Domain rules (consensus, committee choice, report assembly) live in
+//! `verity-core`; this crate only applies them.
+
+pub mod aggregator;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod metrics;
+pub mod runtime;
+pub mod settings;
+pub mod uploads;
+
+pub use aggregator::Aggregator;
+pub use error::ApiError;
+pub use events::EventBus;
+pub use runtime::{EmbeddedConfig, Node, StartError};
+pub use settings::NodeSettings;
+pub use uploads::{UploadAccepted, UploadService};

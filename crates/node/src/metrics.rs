@@ -1,0 +1,50 @@
+//! Metric names and the Prometheus recorder.
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use verity_core::FinalReport;
+use verity_store::now_ms;
+
+/// Uploads accepted (202).
+pub const UPLOADS: &str = "verity_uploads_total";
+/// Uploads refused, by `reason`.
+pub const UPLOADS_REJECTED: &str = "verity_uploads_rejected_total";
+/// Enclave reports accepted.
+pub const REPORTS_ACCEPTED: &str = "verity_reports_accepted_total";
+/// Enclave reports refused, by `reason`.
+pub const REPORTS_REJECTED: &str = "verity_reports_rejected_total";
+/// Equivocations detected.
+pub const EQUIVOCATIONS: &str = "verity_equivocations_total";
+/// Rounds decided, by `verdict` and `threshold_met`.
+pub const CONSENSUS: &str = "verity_consensus_total";
+/// Rounds failed for too few reports.
+pub const JOBS_FAILED: &str = "verity_jobs_failed_total";
+/// Seconds from upload to a decided round.
+pub const UPLOAD_TO_VERDICT: &str = "verity_upload_to_verdict_seconds";
+
+/// Installs the process-wide Prometheus recorder once and returns its handle.
+pub fn install() -> PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                ])
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may exist (tests embedding several nodes); keep ours for rendering.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Counts a decided round.
+pub fn record_decision(report: &FinalReport, created_ms: u64) {
+    metrics::counter!(CONSENSUS, "verdict" => report.verdict.as_str(),
+        "threshold_met" => if report.consensus_metadata.threshold_met { "true" } else { "false" })
+    .increment(1);
+    let seconds = now_ms().saturating_sub(created_ms) as f64 / 1000.0;
+    metrics::histogram!(UPLOAD_TO_VERDICT).record(seconds);
+}

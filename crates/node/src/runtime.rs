@@ -1,0 +1,324 @@
+//! Wiring: the embedded runtime that `verity serve` and `verity check` run.
+//!
+//! One process: a SQLite database and queue and local blob files in the
+//! data directory, the aggregator (with the deadline sweeper), and one
+//! enclave worker task per enclave identity, each with its own key file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use verity_core::{AttestationKind, EnclaveId, JobId, SignedReport};
+use verity_crypto::{AggregatorKey, Attestation, DevAttestation, EnclaveKeys};
+use verity_detect::{Ensemble, EnsemblePolicy};
+use verity_enclave::{
+    EnclaveIdentity, EnclaveWorker, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
+};
+use verity_store::{
+    BlobStore, FileBlobStore, JobQueue, JobRecord, OracleRegistration, QueuePolicy, Repository,
+    SqliteDb, SqliteQueue, SqliteRepository, StoreError, now_ms,
+};
+
+use crate::aggregator::Aggregator;
+use crate::error::ApiError;
+use crate::events::EventBus;
+use crate::http::{AppState, router};
+use crate::settings::NodeSettings;
+use crate::uploads::UploadService;
+
+/// Why the node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Storage could not be opened.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// A key could not be loaded or created.
+    #[error("keys: {0}")]
+    Crypto(#[from] verity_crypto::CryptoError),
+    /// Something else in the configuration.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Configuration of the embedded runtime.
+#[derive(Debug, Clone)]
+pub struct EmbeddedConfig {
+    /// Where keys live (and, by default, the database and blobs).
+    pub data_dir: PathBuf,
+    /// The SQLite database file (also holds the queue).
+    pub db_path: PathBuf,
+    /// Directory of blob files.
+    pub blob_dir: PathBuf,
+    /// Enclave identities run in this process (`enclave-1` …).
+    pub enclaves: u32,
+    /// Enclaves registered but not run (fault simulation: they never report).
+    pub offline_enclaves: Vec<EnclaveId>,
+    /// Service settings.
+    pub settings: NodeSettings,
+    /// Fsync every SQLite commit (power-loss durability).
+    pub full_sync: bool,
+    /// Fsync blob files before acknowledging uploads.
+    pub sync_blobs: bool,
+    /// Queue leases and retries.
+    pub queue_policy: QueuePolicy,
+    /// Tasks each enclave worker runs at once.
+    pub worker_concurrency: usize,
+}
+
+impl EmbeddedConfig {
+    /// Defaults for `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        let data_dir = data_dir.into();
+        EmbeddedConfig {
+            db_path: data_dir.join("verity.db"),
+            blob_dir: data_dir.join("blobs"),
+            data_dir,
+            enclaves: 3,
+            offline_enclaves: Vec::new(),
+            settings: NodeSettings::default(),
+            full_sync: false,
+            sync_blobs: true,
+            queue_policy: QueuePolicy::default(),
+            worker_concurrency: 2,
+        }
+    }
+}
+
+/// A running node: services, background tasks and workers.
+pub struct Node {
+    /// Shared state of the HTTP handlers (and of `verity check`).
+    pub state: AppState,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    db: Option<SqliteDb>,
+}
+
+/// Delivers reports straight to the aggregator in the same process.
+struct InProcessSink(Arc<Aggregator>);
+
+#[async_trait]
+impl ReportSink for InProcessSink {
+    async fn started(&self, job: &JobId, round: u32, enclave: &EnclaveId) -> Result<(), SinkError> {
+        self.0
+            .started(job, round, enclave)
+            .await
+            .map_err(to_sink_error)
+    }
+
+    async fn submit(&self, report: &SignedReport) -> Result<SubmitOutcome, SinkError> {
+        self.0.submit(report).await.map_err(to_sink_error)
+    }
+}
+
+fn to_sink_error(e: ApiError) -> SinkError {
+    if e.status.is_client_error() {
+        SinkError::Refused(format!("{}: {}", e.code, e.message))
+    } else {
+        SinkError::Unavailable(e.message)
+    }
+}
+
+/// The id of the `n`th embedded enclave (1-based).
+pub fn embedded_enclave_id(n: u32) -> EnclaveId {
+    format!("enclave-{n}")
+        .parse()
+        .expect("enclave-N is a valid id")
+}
+
+impl Node {
+    /// Opens storage, registers the enclaves and starts workers and the sweeper.
+    ///
+    /// # Errors
+    /// Storage or key files that cannot be opened.
+    pub async fn start_embedded(config: EmbeddedConfig) -> Result<Node, StartError> {
+        let db = SqliteDb::open(&config.db_path, config.full_sync).await?;
+        let repo: Arc<dyn Repository> = Arc::new(SqliteRepository::new(db.clone()));
+        let queue: Arc<dyn JobQueue> = Arc::new(SqliteQueue::new(db.clone(), config.queue_policy));
+        let blobs: Arc<dyn BlobStore> =
+            Arc::new(FileBlobStore::new(&config.blob_dir, config.sync_blobs));
+        let keys_dir = config.data_dir.join("keys");
+        let aggregator_key = AggregatorKey::load_or_create(&keys_dir.join("aggregator.key"))?;
+
+        let ids: Vec<EnclaveId> = (1..=config.enclaves).map(embedded_enclave_id).collect();
+        let mut identities = Vec::new();
+        for id in &ids {
+            let identity = load_identity(&keys_dir, id)?;
+            register(&*repo, &identity, &config.settings).await?;
+            identities.push(identity);
+        }
+
+        let events = EventBus::new(repo.clone());
+        let aggregator = Arc::new(Aggregator::new(
+            repo.clone(),
+            aggregator_key,
+            config.settings.clone(),
+            events.clone(),
+        ));
+        let uploads = Arc::new(UploadService::new(
+            repo.clone(),
+            queue.clone(),
+            blobs.clone(),
+            config.settings.clone(),
+            events.clone(),
+            Some(ids.clone()),
+        ));
+        let state = AppState {
+            uploads: uploads.clone(),
+            aggregator: aggregator.clone(),
+            repo: repo.clone(),
+            queue: queue.clone(),
+            blobs: blobs.clone(),
+            events,
+            settings: config.settings.clone(),
+            metrics: crate::metrics::install(),
+        };
+
+        let shutdown = CancellationToken::new();
+        let mut tasks = vec![tokio::spawn(sweep(
+            aggregator.clone(),
+            config.settings.sweep_every,
+            shutdown.clone(),
+        ))];
+        let ensemble = Arc::new(Ensemble::new(
+            verity_detect::detectors::standard(),
+            EnsemblePolicy::default(),
+        ));
+        let sink: Arc<dyn ReportSink> = Arc::new(InProcessSink(aggregator));
+        for identity in identities {
+            if config.offline_enclaves.contains(&identity.id) {
+                warn!(enclave = %identity.id, "enclave registered but offline (fault simulation)");
+                continue;
+            }
+            let worker = Arc::new(EnclaveWorker::new(
+                Arc::new(identity),
+                ensemble.clone(),
+                queue.clone(),
+                blobs.clone(),
+                sink.clone(),
+                WorkerSettings {
+                    worker_name: format!("embedded-{}", std::process::id()),
+                    concurrency: config.worker_concurrency,
+                    ..WorkerSettings::default()
+                },
+            ));
+            tasks.push(tokio::spawn(worker.run(shutdown.clone())));
+        }
+        let republished = uploads
+            .republish_open()
+            .await
+            .map_err(|e| StartError::Config(e.message))?;
+        if republished > 0 {
+            info!(republished, "re-queued deliveries of open jobs");
+        }
+        Ok(Node {
+            state,
+            shutdown,
+            tasks,
+            db: Some(db),
+        })
+    }
+
+    /// Serves HTTP on `listener` until [`Self::shutdown_token`] is cancelled;
+    /// in-flight requests are drained.
+    ///
+    /// # Errors
+    /// The server's I/O error.
+    pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        let token = self.shutdown.clone();
+        axum::serve(listener, router(self.state.clone()))
+            .with_graceful_shutdown(async move { token.cancelled().await })
+            .await
+    }
+
+    /// Cancel this to stop serving and stop the workers.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Stops workers (letting in-flight tasks finish) and closes storage.
+    pub async fn shutdown(mut self) {
+        self.shutdown.cancel();
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+        if let Some(db) = self.db.take() {
+            db.close().await;
+        }
+    }
+
+    /// Waits until `job`'s current round is decided, or `timeout` passes.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn wait_for_decision(
+        &self,
+        job: &JobId,
+        timeout: Duration,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut announcements = self.state.events.subscribe();
+        loop {
+            if let Some(record) = self.state.repo.job(job).await? {
+                if !record.status.is_open() {
+                    return Ok(Some(record));
+                }
+            }
+            let wake = tokio::time::timeout(Duration::from_millis(500), announcements.recv());
+            if tokio::time::timeout_at(deadline, wake).await.is_err() {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+fn load_identity(keys_dir: &Path, id: &EnclaveId) -> Result<EnclaveIdentity, StartError> {
+    let keys = EnclaveKeys::load_or_create(&keys_dir.join(format!("{id}.key")))?;
+    Ok(EnclaveIdentity {
+        id: id.clone(),
+        keys,
+        attestation: AttestationKind::DevInsecure,
+    })
+}
+
+async fn register(
+    repo: &dyn Repository,
+    identity: &EnclaveIdentity,
+    settings: &NodeSettings,
+) -> Result<(), StartError> {
+    let attestation = Attestation::Dev(DevAttestation::issue(
+        &identity.id,
+        &identity.keys,
+        now_ms(),
+    ));
+    let keys = attestation.verify(&identity.id)?;
+    let document =
+        serde_json::to_string(&attestation).map_err(|e| StartError::Config(e.to_string()))?;
+    repo.register_oracle(&OracleRegistration {
+        enclave_id: identity.id.clone(),
+        signing_key: keys.signing.to_vec(),
+        encryption_key: keys.encryption.to_vec(),
+        attestation_kind: attestation.kind(),
+        attestation: document,
+        initial_stake: settings.oracle_stake,
+        initial_reputation: settings.oracle_reputation,
+    })
+    .await?;
+    Ok(())
+}
+
+async fn sweep(aggregator: Arc<Aggregator>, every: Duration, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = aggregator.sweep_overdue().await {
+            warn!(error = %e.message, "deadline sweep failed");
+        }
+    }
+}
