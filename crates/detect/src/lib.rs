@@ -5,12 +5,21 @@
 //! - [`detector`]: the [`Detector`] trait and the [`Media`] a detector sees.
 //! - [`ensemble`]: the per-enclave [`Ensemble`] that runs detectors and turns
 //!   their results into one verdict under an [`EnsemblePolicy`].
-//! - [`detectors`]: the detectors themselves.
+//! - [`detectors`]: the detectors themselves and [`detectors::standard`], the
+//!   set an enclave runs by default: XMP `DigitalSourceType`, PNG generator
+//!   text, EXIF generator fields, NovelAI stealth LSB metadata, and the EXIF
+//!   camera hint.
+//! - [`metadata`]: bounded readers of container metadata (PNG text chunks,
+//!   XMP packets) shared by the detectors.
+//! - [`generator`]: fingerprints of generators in metadata text (product
+//!   names, AUTOMATIC1111 infotext, ComfyUI graphs, NovelAI settings).
 
 pub mod detector;
 pub mod detectors;
 pub mod ensemble;
+pub mod generator;
 pub mod media;
+pub mod metadata;
 
 pub use detector::{Detector, DetectorKind, Media};
 pub use ensemble::{Ensemble, EnsembleOutcome, EnsemblePolicy};

@@ -1,8 +1,50 @@
-//! The detectors.
+//! The detectors, and the standard set every enclave runs.
+//!
+//! Metadata detectors read only the container; pixel detectors ask
+//! [`Media::pixels`](crate::Media::pixels), which decodes once for all.
+
+mod exif;
+mod png_text;
+mod stealth;
+mod xmp;
+
+pub use exif::{ExifCamera, ExifGenerator};
+pub use png_text::PngText;
+pub use stealth::StealthPngInfo;
+pub use xmp::XmpSourceType;
+
+use verity_core::{Confidence, DetectorResult, DetectorVerdict};
 
 use crate::detector::Detector;
 
 /// The standard set every enclave runs unless configured otherwise.
 pub fn standard() -> Vec<Box<dyn Detector>> {
-    Vec::new()
+    vec![
+        Box::new(XmpSourceType),
+        Box::new(PngText),
+        Box::new(ExifGenerator),
+        Box::new(StealthPngInfo),
+        Box::new(ExifCamera),
+    ]
+}
+
+/// A result of `detector` with its name and version filled in.
+pub(crate) fn finding(
+    detector: &dyn Detector,
+    verdict: DetectorVerdict,
+    confidence: f64,
+    evidence: Vec<String>,
+) -> DetectorResult {
+    DetectorResult {
+        name: detector.name().to_owned(),
+        version: detector.version().to_owned(),
+        verdict,
+        confidence: Confidence::from_f64(confidence),
+        evidence,
+    }
+}
+
+/// A result saying `detector` found nothing it applies to.
+pub(crate) fn not_applicable(detector: &dyn Detector, evidence: Vec<String>) -> DetectorResult {
+    finding(detector, DetectorVerdict::NotApplicable, 0.0, evidence)
 }
