@@ -83,6 +83,24 @@ fn progress(job: &JobRecord, reports: usize) -> u32 {
     }
 }
 
+/// `GET /api/jobs/:jobId/reports`: the signed enclave reports of the current round.
+pub(super) async fn job_reports(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = load_job(&state, &raw).await?;
+    let reports: Vec<_> = state
+        .repo
+        .reports(&job.job_id, job.round)
+        .await?
+        .into_iter()
+        .map(|r| r.signed)
+        .collect();
+    Ok(Json(
+        json!({ "success": true, "jobId": job.job_id, "round": job.round, "reports": reports }),
+    ))
+}
+
 /// `POST /api/jobs/:jobId/retry`: a new round for a failed job.
 pub(super) async fn retry_job(
     State(state): State<AppState>,

@@ -65,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/jobs/{job_id}", get(jobs::get_job))
         .route("/api/jobs/{job_id}/events", get(sse::job_events))
         .route("/api/jobs/{job_id}/retry", post(jobs::retry_job))
+        .route("/api/jobs/{job_id}/reports", get(jobs::job_reports))
         .route("/api/oracles", get(jobs::oracles))
         .route("/api/enclaves/reports", post(reports::submit_report))
         .route("/health", get(ops::health))
