@@ -1,7 +1,7 @@
 //! Command-line arguments, each with its environment fallback (DESIGN.md §7).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
@@ -9,7 +9,9 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use verity_core::{ConsensusRule, EnclaveId};
 use verity_detect::MediaLimits;
-use verity_node::{EmbeddedConfig, NodeSettings};
+use verity_node::{EmbeddedConfig, NodeSettings, Role};
+use verity_store::QueuePolicy;
+use verity_store::select::{BlobUrl, DbUrl, QueueUrl};
 
 /// Verity: is this image a real capture or AI-generated — and can you prove it?
 #[derive(Debug, Parser)]
@@ -26,8 +28,11 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run Verity: API, web UI, aggregator and enclave workers in one process.
+    /// Run Verity: API, web UI, aggregator and enclave workers in one process
+    /// (or, with --role api, without workers).
     Serve(ServeArgs),
+    /// Run one enclave identity's worker process for a `serve --role api` cluster.
+    Worker(WorkerArgs),
     /// Check images in-process (the full pipeline, no server) and print verdicts.
     Check(CheckArgs),
     /// Upload an image to a running server; with --wait, follow it to the verdict.
@@ -39,7 +44,7 @@ pub enum Command {
 impl Command {
     /// Commands whose output is the point keep logs to warnings.
     pub fn is_quiet(&self) -> bool {
-        !matches!(self, Command::Serve(_))
+        !matches!(self, Command::Serve(_) | Command::Worker(_))
     }
 }
 
@@ -49,9 +54,59 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "VERITY_ADDR", default_value = "127.0.0.1:3001")]
     pub addr: SocketAddr,
+    /// `all`: API and enclave workers in one process; `api`: API and
+    /// aggregator only, workers run as `verity worker`.
+    #[arg(long, env = "VERITY_ROLE", value_enum, default_value = "all")]
+    pub role: RoleArg,
     /// Pipeline settings.
     #[command(flatten)]
     pub node: NodeArgs,
+}
+
+/// `--role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Everything in one process.
+    All,
+    /// API and aggregator only.
+    Api,
+}
+
+/// `verity worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The enclave identity this process works for (several processes may share one).
+    #[arg(long, env = "VERITY_ENCLAVE_ID")]
+    pub enclave_id: String,
+    /// Base URL of the `verity serve --role api` process.
+    #[arg(long, env = "VERITY_API", default_value = "http://127.0.0.1:3001")]
+    pub api: String,
+    /// The identity's key file (created with mode 0600 when absent;
+    /// default DATA_DIR/keys/ENCLAVE_ID.key).
+    #[arg(long, env = "VERITY_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Data directory (for the default key file).
+    #[arg(long, env = "VERITY_DATA_DIR", default_value = "verity-data")]
+    pub data_dir: PathBuf,
+    /// Queue URL: `redis://…` or `postgres://…` (the API's).
+    #[arg(long = "queue", env = "VERITY_QUEUE")]
+    pub queue: Option<String>,
+    /// Blob store URL (the API's): `s3://…`, `walrus+https://…` or a shared `file://DIR`.
+    #[arg(long = "blobs", env = "VERITY_BLOBS")]
+    pub blobs: Option<String>,
+    /// Tasks worked on at once.
+    #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub concurrency: u32,
+    /// Queue lease (a crashed worker's task is taken over after this long).
+    #[arg(long, env = "VERITY_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub lease: Duration,
+    /// On SIGTERM, how long in-flight tasks may finish before their leases are released.
+    #[arg(long, env = "VERITY_DRAIN", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub drain: Duration,
+    /// Fault injection for tests: `garbage-report` (reports with a broken
+    /// signature) or `slow:DURATION` (a pause before each report).
+    #[arg(long, env = "VERITY_WORKER_FAULT", hide = true)]
+    pub fault: Option<String>,
 }
 
 /// `verity check`.
@@ -161,6 +216,9 @@ pub struct NodeArgs {
     /// Tasks each enclave works on at once.
     #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub worker_concurrency: u32,
+    /// Queue lease (a crashed worker's task is taken over after this long).
+    #[arg(long, env = "VERITY_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub lease: Duration,
 }
 
 fn fraction_open(s: &str) -> Result<f64, String> {
@@ -205,24 +263,18 @@ impl NodeArgs {
         }
         let rule = ConsensusRule::new(self.consensus_threshold, min_enclaves)
             .map_err(|e| anyhow::anyhow!("CONSENSUS_THRESHOLD / MIN_ENCLAVES: {e}"))?;
-        let db_path = sqlite_path(
-            "VERITY_DB (--db)",
-            self.db.as_deref(),
-            &data_dir.join("verity.db"),
-        )?;
-        let queue_path = sqlite_path("VERITY_QUEUE (--queue)", self.queue.as_deref(), &db_path)?;
-        if queue_path != db_path {
+        let db = DbUrl::parse(self.db.as_deref(), &data_dir.join("verity.db"))
+            .map_err(|e| anyhow::anyhow!("VERITY_DB (--db): {e}"))?;
+        let queue = QueueUrl::parse(self.queue.as_deref())
+            .map_err(|e| anyhow::anyhow!("VERITY_QUEUE (--queue): {e}"))?;
+        if queue == QueueUrl::Sqlite && !matches!(db, DbUrl::Sqlite(_)) {
             bail!(
-                "VERITY_QUEUE (--queue): the SQLite queue lives in the database ({}); got {}",
-                db_path.display(),
-                queue_path.display()
+                "VERITY_QUEUE (--queue): the SQLite queue lives in the SQLite database; \
+                 with VERITY_DB=postgres://… choose redis://… or postgres://…"
             );
         }
-        let blob_dir = file_path(
-            "VERITY_BLOBS (--blobs)",
-            self.blobs.as_deref(),
-            &data_dir.join("blobs"),
-        )?;
+        let blobs = BlobUrl::parse(self.blobs.as_deref(), &data_dir.join("blobs"))
+            .map_err(|e| anyhow::anyhow!("VERITY_BLOBS (--blobs): {e}"))?;
         let offline = self
             .offline_enclaves
             .iter()
@@ -233,8 +285,10 @@ impl NodeArgs {
             })
             .collect::<Result<Vec<_>>>()?;
         let mut config = EmbeddedConfig::new(data_dir);
-        config.db_path = db_path;
-        config.blob_dir = blob_dir;
+        config.db = db;
+        config.queue = queue;
+        config.blobs = blobs;
+        config.queue_policy = queue_policy(self.lease);
         config.enclaves = enclaves;
         config.offline_enclaves = offline;
         config.full_sync = self.sqlite_sync == SqliteSync::Full;
@@ -256,31 +310,23 @@ impl NodeArgs {
     }
 }
 
-/// `sqlite://PATH` (an empty path means `default`).
-fn sqlite_path(setting: &str, url: Option<&str>, default: &Path) -> Result<PathBuf> {
-    url_path(setting, url, "sqlite", default)
-}
-
-/// `file://DIR` (an empty path means `default`).
-fn file_path(setting: &str, url: Option<&str>, default: &Path) -> Result<PathBuf> {
-    url_path(setting, url, "file", default)
-}
-
-fn url_path(setting: &str, url: Option<&str>, want: &str, default: &Path) -> Result<PathBuf> {
-    let Some(url) = url.filter(|u| !u.is_empty()) else {
-        return Ok(default.to_owned());
-    };
-    let Some((scheme, rest)) = url.split_once("://") else {
-        bail!("{setting}: {url:?} is not a URL (expected {want}://PATH)");
-    };
-    if scheme != want {
-        bail!("{setting}: the scheme {scheme}:// is not supported here (expected {want}://PATH)");
+/// The queue policy with `lease` (at least 1 s; retries back off at most one lease).
+pub fn queue_policy(lease: Duration) -> QueuePolicy {
+    QueuePolicy {
+        lease: lease.max(Duration::from_secs(1)),
+        max_backoff: QueuePolicy::default().max_backoff.min(lease),
+        ..QueuePolicy::default()
     }
-    Ok(if rest.is_empty() {
-        default.to_owned()
-    } else {
-        PathBuf::from(rest)
-    })
+}
+
+impl ServeArgs {
+    /// The runtime role.
+    pub fn role(&self) -> Role {
+        match self.role {
+            RoleArg::All => Role::All,
+            RoleArg::Api => Role::Api,
+        }
+    }
 }
 
 /// Installs the tracing subscriber (RUST_LOG filter; text or JSON).

@@ -1,10 +1,11 @@
-//! `verity`: run the service, check images in-process, submit to a server,
-//! list oracles. Thin wiring over the library crates.
+//! `verity`: run the service (embedded, or API plus worker processes), check
+//! images in-process, submit to a server, list oracles. Thin wiring over the library crates.
 
 mod args;
 mod check;
 mod client;
 mod serve;
+mod worker;
 
 use anyhow::Result;
 use clap::Parser;
@@ -20,6 +21,7 @@ fn main() -> Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(a) => serve::run(a).await,
+            Command::Worker(a) => worker::run(a).await,
             Command::Check(a) => check::run(a).await,
             Command::Submit(a) => client::submit(a).await,
             Command::Oracles(a) => client::oracles(a).await,

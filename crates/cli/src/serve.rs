@@ -15,7 +15,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("verity-data"));
-    let config = args.node.embedded_config(data_dir)?;
+    let mut config = args.node.embedded_config(data_dir)?;
+    config.role = args.role();
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("VERITY_ADDR (--addr): cannot listen on {}", args.addr))?;
@@ -26,6 +27,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     info!(
         %addr,
         data_dir = %config.data_dir.display(),
+        role = ?config.role,
         enclaves = config.enclaves,
         min_enclaves = config.settings.rule.min_enclaves(),
         threshold = config.settings.rule.threshold(),
@@ -42,7 +44,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Resolves on SIGINT or SIGTERM.
+pub async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

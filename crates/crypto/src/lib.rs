@@ -10,17 +10,20 @@
 //!   HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, base mode).
 //! - [`attestation`]: attestation statements binding an enclave's keys; the
 //!   `dev` kind is explicit and insecure.
+//! - [`notice`]: signed "started" notices from remote enclaves.
 //!
 //! Every fallible function returns [`CryptoError`].
 
 pub mod attestation;
 pub mod envelope;
 pub mod keys;
+pub mod notice;
 pub mod signing;
 
 pub use attestation::{Attestation, DevAttestation};
 pub use envelope::{DataKey, SealedKey, decrypt_media, encrypt_media, seal_data_key};
 pub use keys::{AggregatorKey, EnclaveKeys, PublicKeys};
+pub use notice::StartedNotice;
 pub use signing::{verify_final_report, verify_report};
 
 /// What can go wrong in this crate.

@@ -6,6 +6,8 @@
 //! - [`sink`]: the [`ReportSink`] port through which signed reports (and
 //!   "started" notices) reach the aggregator — in-process when embedded, over
 //!   HTTP when distributed.
+//! - [`http_sink`]: [`HttpSink`], that port over HTTP for worker processes
+//!   (registration, signed "started" notices, reports).
 //! - [`worker`]: the [`EnclaveWorker`] loop: lease, fetch, process, submit,
 //!   acknowledge; leases are extended while detection runs and released on
 //!   shutdown.
@@ -13,10 +15,12 @@
 //! An enclave keeps no state of its own outside its key file: everything else
 //! is in the queue and the blob store.
 
+pub mod http_sink;
 pub mod process;
 pub mod sink;
 pub mod worker;
 
+pub use http_sink::HttpSink;
 pub use process::{EnclaveIdentity, TaskError, process_task};
 pub use sink::{ReportSink, SinkError, SubmitOutcome};
 pub use worker::{EnclaveWorker, WorkerSettings};

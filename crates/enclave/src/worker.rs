@@ -24,6 +24,9 @@ pub struct WorkerSettings {
     pub heartbeat: Duration,
     /// How long one lease call waits for work before re-checking shutdown.
     pub poll: Duration,
+    /// On shutdown, how long in-flight tasks may run on before their leases
+    /// are released for another worker.
+    pub drain: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -33,6 +36,7 @@ impl Default for WorkerSettings {
             concurrency: 2,
             heartbeat: Duration::from_secs(10),
             poll: Duration::from_secs(1),
+            drain: Duration::from_secs(20),
         }
     }
 }
@@ -45,6 +49,8 @@ pub struct EnclaveWorker {
     blobs: Arc<dyn BlobStore>,
     sink: Arc<dyn ReportSink>,
     settings: WorkerSettings,
+    /// Cancelled when draining is over: in-flight tasks release their leases.
+    abandon: CancellationToken,
 }
 
 impl EnclaveWorker {
@@ -64,10 +70,13 @@ impl EnclaveWorker {
             blobs,
             sink,
             settings,
+            abandon: CancellationToken::new(),
         }
     }
 
-    /// Runs until `shutdown` is cancelled, then lets in-flight tasks finish.
+    /// Runs until `shutdown` is cancelled, then lets in-flight tasks finish
+    /// for up to [`WorkerSettings::drain`] and releases the leases of those
+    /// still running (so another worker takes them at once, no attempt lost).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let slots = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
         info!(enclave = %self.identity.id, worker = %self.settings.worker_name, "enclave worker started");
@@ -98,16 +107,32 @@ impl EnclaveWorker {
                 }
             }
         }
-        // Graceful stop: wait for in-flight tasks to finish and acknowledge.
-        let _ = slots
-            .acquire_many(self.settings.concurrency.max(1) as u32)
-            .await;
+        // Graceful stop: in-flight tasks finish and acknowledge, or give their leases back.
+        let all = self.settings.concurrency.max(1) as u32;
+        if tokio::time::timeout(self.settings.drain, slots.acquire_many(all))
+            .await
+            .is_err()
+        {
+            warn!(enclave = %self.identity.id, "drain time is over; releasing the leases of unfinished tasks");
+            self.abandon.cancel();
+            let _ = slots.acquire_many(all).await;
+        }
         info!(enclave = %self.identity.id, "enclave worker stopped");
     }
 
     async fn handle(&self, leased: LeasedTask) {
         let heartbeat = self.keep_lease(&leased);
-        let result = self.attempt(&leased).await;
+        let result = tokio::select! {
+            r = self.attempt(&leased) => r,
+            _ = self.abandon.cancelled() => {
+                heartbeat.cancel();
+                match self.queue.release(&leased).await {
+                    Ok(()) => info!(job = %leased.job_id, "lease released on shutdown"),
+                    Err(e) => warn!(job = %leased.job_id, error = %e, "could not release; the lease will expire"),
+                }
+                return;
+            }
+        };
         heartbeat.cancel();
         let settled = match result {
             Ok(()) => self.queue.ack(&leased).await,

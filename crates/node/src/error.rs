@@ -55,6 +55,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::not_found("not_found", what),
             StoreError::Invalid(what) => ApiError::bad_request("invalid", what),
             StoreError::Conflict(what) => ApiError::conflict("conflict", what),
+            StoreError::TooLarge(what) => {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", what)
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 ApiError::unavailable("storage is unavailable; retry later")

@@ -8,7 +8,8 @@
 //! - [`events`]: the [`EventBus`] behind Server-Sent Events.
 //! - [`http`]: routes and handlers (DESIGN.md §6), errors as JSON ([`error`]).
 //! - [`metrics`]: Prometheus metric names and recorder.
-//! - [`runtime`]: the embedded [`Node`] (`verity serve`, `verity check`).
+//! - [`runtime`]: the [`Node`] (`verity serve` embedded or `--role api`,
+//!   `verity check`), storage chosen by URL.
 //! - [`settings`]: [`NodeSettings`].
 //!
 //! Domain rules (consensus, committee choice, report assembly) live in
@@ -26,6 +27,6 @@ pub mod uploads;
 pub use aggregator::Aggregator;
 pub use error::ApiError;
 pub use events::EventBus;
-pub use runtime::{EmbeddedConfig, Node, StartError};
+pub use runtime::{EmbeddedConfig, Node, Role, StartError};
 pub use settings::NodeSettings;
 pub use uploads::{UploadAccepted, UploadService};

@@ -1,8 +1,11 @@
-//! Wiring: the embedded runtime that `verity serve` and `verity check` run.
+//! Wiring: the runtime that `verity serve` and `verity check` run.
 //!
-//! One process: a SQLite database and queue and local blob files in the
-//! data directory, the aggregator (with the deadline sweeper), and one
-//! enclave worker task per enclave identity, each with its own key file.
+//! [`Role::All`] (embedded): one process with the database, queue and blob
+//! store chosen by URL (SQLite and local files by default), the aggregator
+//! (with the deadline sweeper), and one enclave worker task per enclave
+//! identity, each with its own key file. [`Role::Api`]: the same without
+//! workers; enclaves are separate `verity worker` processes that register
+//! over HTTP.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,9 +22,9 @@ use verity_detect::{Ensemble, EnsemblePolicy};
 use verity_enclave::{
     EnclaveIdentity, EnclaveWorker, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
 };
+use verity_store::select::{BlobUrl, DbUrl, OpenedDb, QueueUrl, open_blobs, open_db, open_queue};
 use verity_store::{
-    BlobStore, FileBlobStore, JobQueue, JobRecord, OracleRegistration, QueuePolicy, Repository,
-    SqliteDb, SqliteQueue, SqliteRepository, StoreError, now_ms,
+    JobRecord, OracleRegistration, QueuePolicy, Repository, StoreError, now_ms,
 };
 
 use crate::aggregator::Aggregator;
@@ -37,6 +40,14 @@ pub enum StartError {
     /// Storage could not be opened.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
+    /// One storage setting could not be opened; names the setting.
+    #[error("{setting}: {source}")]
+    Setting {
+        /// The setting, e.g. `VERITY_DB (--db)`.
+        setting: &'static str,
+        /// Why.
+        source: StoreError,
+    },
     /// A key could not be loaded or created.
     #[error("keys: {0}")]
     Crypto(#[from] verity_crypto::CryptoError),
@@ -45,15 +56,28 @@ pub enum StartError {
     Config(String),
 }
 
-/// Configuration of the embedded runtime.
+/// What a `verity serve` process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// API, aggregator and the enclave workers (embedded).
+    All,
+    /// API and aggregator only; workers are `verity worker` processes.
+    Api,
+}
+
+/// Configuration of the runtime.
 #[derive(Debug, Clone)]
 pub struct EmbeddedConfig {
     /// Where keys live (and, by default, the database and blobs).
     pub data_dir: PathBuf,
-    /// The SQLite database file (also holds the queue).
-    pub db_path: PathBuf,
-    /// Directory of blob files.
-    pub blob_dir: PathBuf,
+    /// The database (`VERITY_DB`).
+    pub db: DbUrl,
+    /// The queue (`VERITY_QUEUE`).
+    pub queue: QueueUrl,
+    /// The blob store (`VERITY_BLOBS`).
+    pub blobs: BlobUrl,
+    /// With or without local workers.
+    pub role: Role,
     /// Enclave identities run in this process (`enclave-1` …).
     pub enclaves: u32,
     /// Enclaves registered but not run (fault simulation: they never report).
@@ -75,8 +99,10 @@ impl EmbeddedConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         let data_dir = data_dir.into();
         EmbeddedConfig {
-            db_path: data_dir.join("verity.db"),
-            blob_dir: data_dir.join("blobs"),
+            db: DbUrl::Sqlite(data_dir.join("verity.db")),
+            queue: QueueUrl::Sqlite,
+            blobs: BlobUrl::File(data_dir.join("blobs")),
+            role: Role::All,
             data_dir,
             enclaves: 3,
             offline_enclaves: Vec::new(),
@@ -95,7 +121,7 @@ pub struct Node {
     pub state: AppState,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
-    db: Option<SqliteDb>,
+    db: Option<OpenedDb>,
 }
 
 /// Delivers reports straight to the aggregator in the same process.
@@ -136,15 +162,26 @@ impl Node {
     /// # Errors
     /// Storage or key files that cannot be opened.
     pub async fn start_embedded(config: EmbeddedConfig) -> Result<Node, StartError> {
-        let db = SqliteDb::open(&config.db_path, config.full_sync).await?;
-        let repo: Arc<dyn Repository> = Arc::new(SqliteRepository::new(db.clone()));
-        let queue: Arc<dyn JobQueue> = Arc::new(SqliteQueue::new(db.clone(), config.queue_policy));
-        let blobs: Arc<dyn BlobStore> =
-            Arc::new(FileBlobStore::new(&config.blob_dir, config.sync_blobs));
+        let setting = |setting| move |source| StartError::Setting { setting, source };
+        let db = open_db(&config.db, config.full_sync)
+            .await
+            .map_err(setting("VERITY_DB (--db)"))?;
+        let repo = db.repo.clone();
+        let queue = open_queue(&config.queue, config.queue_policy, db.sqlite.as_ref())
+            .await
+            .map_err(setting("VERITY_QUEUE (--queue)"))?;
+        let blobs = open_blobs(&config.blobs, config.sync_blobs)
+            .await
+            .map_err(setting("VERITY_BLOBS (--blobs)"))?;
         let keys_dir = config.data_dir.join("keys");
         let aggregator_key = AggregatorKey::load_or_create(&keys_dir.join("aggregator.key"))?;
 
-        let ids: Vec<EnclaveId> = (1..=config.enclaves).map(embedded_enclave_id).collect();
+        let local = config.role == Role::All;
+        let ids: Vec<EnclaveId> = if local {
+            (1..=config.enclaves).map(embedded_enclave_id).collect()
+        } else {
+            Vec::new()
+        };
         let mut identities = Vec::new();
         for id in &ids {
             let identity = load_identity(&keys_dir, id)?;
@@ -165,7 +202,7 @@ impl Node {
             blobs.clone(),
             config.settings.clone(),
             events.clone(),
-            Some(ids.clone()),
+            local.then(|| ids.clone()),
         ));
         let state = AppState {
             uploads: uploads.clone(),
@@ -203,6 +240,7 @@ impl Node {
                 WorkerSettings {
                     worker_name: format!("embedded-{}", std::process::id()),
                     concurrency: config.worker_concurrency,
+                    heartbeat: config.queue_policy.lease / 3,
                     ..WorkerSettings::default()
                 },
             ));

@@ -11,14 +11,31 @@
 //! - [`sqlite`]: [`SqliteDb`] (WAL, one writer connection, readers in a pool)
 //!   with [`SqliteRepository`] and [`SqliteQueue`] on the same database.
 //!
+//! Distributed adapters, on existing engines:
+//! - [`postgres`]: [`PgRepository`] and [`PgQueue`] (`FOR UPDATE SKIP LOCKED`,
+//!   `LISTEN/NOTIFY`), migrated at start-up under an advisory lock.
+//! - [`redis_queue`]: [`RedisQueue`] on Redis Streams (a consumer group per
+//!   enclave identity, `XAUTOCLAIM` after the lease, dead-letter stream).
+//! - [`s3`]: [`S3BlobStore`] through `object_store`.
+//! - [`walrus`]: [`WalrusBlobStore`], the publisher/aggregator HTTP API.
+//!
+//! [`select`] parses `VERITY_DB` / `VERITY_QUEUE` / `VERITY_BLOBS` URLs and
+//! opens the matching adapters. [`conformance`] holds the behaviour checks
+//! every adapter of a port must pass.
+//!
 //! All fallible operations return [`StoreError`].
 
 pub mod blob;
 pub mod conformance;
 pub mod file_blobs;
+pub mod postgres;
 pub mod queue;
+pub mod redis_queue;
 pub mod repo;
+pub mod s3;
+pub mod select;
 pub mod sqlite;
+pub mod walrus;
 
 pub use blob::{BlobId, BlobStore};
 pub use file_blobs::FileBlobStore;
@@ -29,7 +46,11 @@ pub use repo::{
     BlobRecord, JobEvent, JobRecord, NewJob, OracleRegistration, Repository, SaveReport,
     SealedKeyRecord, StoredReport,
 };
+pub use postgres::{PgDb, PgQueue, PgRepository};
+pub use redis_queue::RedisQueue;
+pub use s3::S3BlobStore;
 pub use sqlite::{SqliteDb, SqliteQueue, SqliteRepository};
+pub use walrus::{WalrusBlobStore, WalrusConfig};
 
 /// What can go wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +73,9 @@ pub enum StoreError {
     /// A database error.
     #[error("database: {0}")]
     Database(String),
+    /// The blob is larger than the store accepts.
+    #[error("too large: {0}")]
+    TooLarge(String),
     /// A backing service is unreachable or refused the request; retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),

@@ -66,7 +66,7 @@ async fn jpeg_and_png_reach_a_signed_three_enclave_verdict() {
         assert_eq!(accepted["success"], true);
         assert_eq!(accepted["status"], "PENDING");
         assert_eq!(accepted["mediaHash"], Sha256Digest::of(&bytes).to_hex());
-        assert_eq!(accepted["storageProvider"], "local");
+        assert_eq!(accepted["storageProvider"], server.mode.provider());
         assert!(accepted["mediaCID"].as_str().is_some_and(|c| !c.is_empty()));
         let job = accepted["jobId"].as_str().unwrap();
         assert!(job.starts_with("job_"));

@@ -1,5 +1,6 @@
 //! The HTTP API (DESIGN.md §6): routes, shared state and error mapping.
 
+mod enclaves;
 mod jobs;
 mod ops;
 mod reports;
@@ -68,6 +69,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/jobs/{job_id}/reports", get(jobs::job_reports))
         .route("/api/oracles", get(jobs::oracles))
         .route("/api/enclaves/reports", post(reports::submit_report))
+        .route("/api/enclaves/register", post(enclaves::register))
+        .route("/api/enclaves/started", post(enclaves::started))
         .route("/health", get(ops::health))
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))

@@ -1,7 +1,5 @@
-//! Behaviour every [`JobQueue`] adapter must show, as reusable checks.
-//!
-//! Adapter test suites call [`queue_contract`] with a fresh, empty queue built
-//! with [`contract_policy`]; a failed expectation panics with what went wrong.
+//! The [`JobQueue`] contract: call [`queue_contract`] with a fresh, empty
+//! queue built with [`contract_policy`].
 
 use std::time::Duration;
 

@@ -1,0 +1,187 @@
+//! `verity worker`: one enclave identity's worker process.
+//!
+//! Loads (or creates) the identity's key file, registers its attestation with
+//! the API, then leases that identity's tasks from the shared queue, fetches
+//! blobs from the shared store and sends signed reports to the API. SIGTERM
+//! or SIGINT: stop leasing, let in-flight tasks finish for `--drain`, then
+//! release the leases of those still running.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use verity_core::{AttestationKind, EnclaveId, JobId, SignedReport};
+use verity_crypto::{Attestation, DevAttestation, EnclaveKeys};
+use verity_detect::{Ensemble, EnsemblePolicy};
+use verity_enclave::{
+    EnclaveIdentity, EnclaveWorker, HttpSink, ReportSink, SinkError, SubmitOutcome,
+    WorkerSettings,
+};
+use verity_store::now_ms;
+use verity_store::select::{BlobUrl, QueueUrl, open_blobs, open_queue};
+
+use crate::args::{WorkerArgs, queue_policy};
+
+/// Runs the worker until a signal.
+pub async fn run(args: WorkerArgs) -> Result<()> {
+    let id: EnclaveId = args
+        .enclave_id
+        .parse()
+        .map_err(|e| anyhow::anyhow!("VERITY_ENCLAVE_ID (--enclave-id): {e}"))?;
+    let queue_url = QueueUrl::parse(args.queue.as_deref())
+        .map_err(|e| anyhow::anyhow!("VERITY_QUEUE (--queue): {e}"))?;
+    if queue_url == QueueUrl::Sqlite {
+        bail!("VERITY_QUEUE (--queue): a worker process needs a shared queue: redis://… or postgres://…");
+    }
+    let blob_url = BlobUrl::parse(args.blobs.as_deref(), &args.data_dir.join("blobs"))
+        .map_err(|e| anyhow::anyhow!("VERITY_BLOBS (--blobs): {e}"))?;
+    let policy = queue_policy(args.lease);
+    let queue = open_queue(&queue_url, policy, None)
+        .await
+        .context("VERITY_QUEUE (--queue): cannot open the queue")?;
+    let blobs = open_blobs(&blob_url, false)
+        .await
+        .context("VERITY_BLOBS (--blobs): cannot open the blob store")?;
+    let key_file = args
+        .key_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("keys").join(format!("{id}.key")));
+    let keys = EnclaveKeys::load_or_create(&key_file)
+        .with_context(|| format!("VERITY_KEY_FILE (--key-file): {}", key_file.display()))?;
+    let identity = Arc::new(EnclaveIdentity {
+        id: id.clone(),
+        keys,
+        attestation: AttestationKind::DevInsecure,
+    });
+    let http = HttpSink::new(&args.api, identity.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let shutdown = CancellationToken::new();
+    tokio::spawn({
+        let token = shutdown.clone();
+        async move {
+            crate::serve::wait_for_signal().await;
+            info!("shutting down: finishing or releasing in-flight tasks");
+            token.cancel();
+        }
+    });
+    if !register(&http, &identity, &args.api, &shutdown).await? {
+        return Ok(());
+    }
+    let sink: Arc<dyn ReportSink> = match Fault::parse(args.fault.as_deref())? {
+        None => Arc::new(http),
+        Some(fault) => {
+            warn!(?fault, "fault injection is on: this worker misbehaves on purpose");
+            Arc::new(Faulty { inner: http, fault })
+        }
+    };
+    let ensemble = Arc::new(Ensemble::new(
+        verity_detect::detectors::standard(),
+        EnsemblePolicy::default(),
+    ));
+    let worker = Arc::new(EnclaveWorker::new(
+        identity,
+        ensemble,
+        queue,
+        blobs,
+        sink,
+        WorkerSettings {
+            worker_name: worker_name(),
+            concurrency: args.concurrency as usize,
+            heartbeat: policy.lease / 3,
+            drain: args.drain,
+            ..WorkerSettings::default()
+        },
+    ));
+    info!(enclave = %id, api = %args.api, "worker running");
+    worker.run(shutdown).await;
+    Ok(())
+}
+
+/// Unique among processes and hosts sharing one identity (a queue consumer name).
+fn worker_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "host".into());
+    format!("{host}-{}-{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+/// Registers with the API, retrying while it is unreachable; false if shut down first.
+async fn register(
+    http: &HttpSink,
+    identity: &EnclaveIdentity,
+    api: &str,
+    shutdown: &CancellationToken,
+) -> Result<bool> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let attestation =
+            Attestation::Dev(DevAttestation::issue(&identity.id, &identity.keys, now_ms()));
+        match http.register(&attestation).await {
+            Ok(_) => {
+                info!(enclave = %identity.id, "registered with the API (dev attestation)");
+                return Ok(true);
+            }
+            Err(SinkError::Refused(why)) => bail!("VERITY_API ({api}) refused the registration: {why}"),
+            Err(SinkError::Unavailable(why)) => {
+                warn!(%why, "API unreachable; retrying registration");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(false),
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Misbehaviours for fault tests.
+#[derive(Debug, Clone, Copy)]
+enum Fault {
+    /// Send reports whose signature does not verify.
+    GarbageReport,
+    /// Pause before each report (a worker "mid-job" for kill tests).
+    Slow(Duration),
+}
+
+impl Fault {
+    fn parse(text: Option<&str>) -> Result<Option<Fault>> {
+        Ok(match text.filter(|t| !t.is_empty()) {
+            None => None,
+            Some("garbage-report") => Some(Fault::GarbageReport),
+            Some(t) if t.starts_with("slow:") => Some(Fault::Slow(
+                humantime::parse_duration(&t[5..])
+                    .map_err(|e| anyhow::anyhow!("VERITY_WORKER_FAULT: {e}"))?,
+            )),
+            Some(other) => bail!("VERITY_WORKER_FAULT: unknown fault {other:?}"),
+        })
+    }
+}
+
+struct Faulty {
+    inner: HttpSink,
+    fault: Fault,
+}
+
+#[async_trait]
+impl ReportSink for Faulty {
+    async fn started(&self, job: &JobId, round: u32, enclave: &EnclaveId) -> Result<(), SinkError> {
+        self.inner.started(job, round, enclave).await
+    }
+
+    async fn submit(&self, report: &SignedReport) -> Result<SubmitOutcome, SinkError> {
+        match self.fault {
+            Fault::GarbageReport => {
+                let mut garbage = report.clone();
+                garbage.report.verdict = verity_core::Verdict::Real;
+                garbage.signature.iter_mut().for_each(|b| *b ^= 0x5a);
+                self.inner.submit(&garbage).await
+            }
+            Fault::Slow(pause) => {
+                tokio::time::sleep(pause).await;
+                self.inner.submit(report).await
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Behaviour every adapter of a port must show, as reusable checks.
+//!
+//! Adapter test suites call these with a fresh, empty adapter; a failed
+//! expectation panics with what went wrong.
+//! - [`queue_contract`] ([`JobQueue`](crate::JobQueue), with [`contract_policy`]);
+//! - [`repository_contract`] ([`Repository`](crate::Repository));
+//! - [`blob_contract`] ([`BlobStore`](crate::BlobStore)).
+
+mod blobs;
+mod queue;
+mod repo;
+
+pub use blobs::blob_contract;
+pub use queue::{contract_policy, queue_contract};
+pub use repo::repository_contract;
