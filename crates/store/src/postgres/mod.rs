@@ -23,7 +23,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 #[derive(Debug, Clone)]
 pub struct PgDb {
     pub(crate) pool: PgPool,
-    pub(crate) options: PgConnectOptions,
 }
 
 impl PgDb {
@@ -38,14 +37,14 @@ impl PgDb {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(2))
             .acquire_timeout(connect_timeout)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
         MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(format!("migrating the PostgreSQL schema: {e}")))?;
-        Ok(PgDb { pool, options })
+        Ok(PgDb { pool })
     }
 
     /// Closes the pool.

@@ -268,11 +268,13 @@ impl RedisQueue {
         for _ in &priorities {
             cmd.arg(">");
         }
-        let reply: redis::RedisResult<redis::streams::StreamReadReply> = cmd.query_async(&mut conn).await;
+        // A timeout answers nil.
+        let reply: redis::RedisResult<Option<redis::streams::StreamReadReply>> =
+            cmd.query_async(&mut conn).await;
         let reply = match reply {
             Ok(r) => {
                 self.inner.blocking.lock().await.push(conn);
-                r
+                r.unwrap_or_default()
             }
             Err(e) => {
                 self.forget_groups_on(&e).await;
@@ -281,7 +283,7 @@ impl RedisQueue {
         };
         for key in reply.keys {
             for entry in key.ids {
-                let _: i64 = redis::cmd("XCLAIM")
+                let _: Vec<String> = redis::cmd("XCLAIM")
                     .arg(&key.key)
                     .arg(enclave.as_str())
                     .arg(worker)
@@ -292,9 +294,8 @@ impl RedisQueue {
                     .arg("RETRYCOUNT")
                     .arg(0)
                     .arg("JUSTID")
-                    .query_async::<Vec<String>>(&mut self.conn())
+                    .query_async(&mut self.conn())
                     .await
-                    .map(|v| v.len() as i64)
                     .map_err(unavailable)?;
             }
         }
