@@ -240,7 +240,7 @@ pub async fn open_queue(
     policy: QueuePolicy,
     sqlite: Option<&SqliteDb>,
 ) -> crate::Result<Arc<dyn JobQueue>> {
-    Ok(match url {
+    let queue: Arc<dyn JobQueue> = match url {
         QueueUrl::Sqlite => {
             let db = sqlite.ok_or_else(|| {
                 StoreError::Invalid(
@@ -259,7 +259,8 @@ pub async fn open_queue(
             let db = PgDb::connect(url, 16, CONNECT_TIMEOUT).await?;
             Arc::new(PgQueue::new(db, policy))
         }
-    })
+    };
+    Ok(queue)
 }
 
 /// Splits the optional `prefix` parameter (key namespace, default `verity`)
