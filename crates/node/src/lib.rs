@@ -9,7 +9,7 @@
 //! - [`http`]: routes and handlers (DESIGN.md §6), errors as JSON ([`error`]).
 //! - [`metrics`]: Prometheus metric names and recorder.
 //! - [`runtime`]: the embedded [`Node`] (`verity serve`, `verity check`).
-//! - [`settings`]: [`NodeSettings`].
+//! - [`NodeSettings`] in [`settings`].
 //!
 //! Domain rules (consensus, committee choice, report assembly) live in
 //! `verity-core`; this crate only applies them.

@@ -8,7 +8,7 @@
 //!
 //! Embedded adapters, used by `verity serve` with no configuration:
 //! - [`FileBlobStore`] ([`file_blobs`]): files under the data directory.
-//! - [`sqlite`]: [`SqliteDb`] (WAL, one writer connection, readers in a pool)
+//! - [`SqliteDb`] in [`sqlite`] (WAL, one writer connection, readers in a pool)
 //!   with [`SqliteRepository`] and [`SqliteQueue`] on the same database.
 //!
 //! All fallible operations return [`StoreError`].
