@@ -199,8 +199,8 @@ pub async fn oracles(args: OraclesArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<16} {:>10} {:>8} {:>7} {:>8} {:<8} {}",
-        "ENCLAVE", "REPUTATION", "STAKE", "WEIGHT", "SLASHES", "BANNED", "ATTESTATION"
+        "{:<16} {:>10} {:>8} {:>7} {:>8} {:<8} ATTESTATION",
+        "ENCLAVE", "REPUTATION", "STAKE", "WEIGHT", "SLASHES", "BANNED"
     );
     for o in body["oracles"].as_array().into_iter().flatten() {
         println!(

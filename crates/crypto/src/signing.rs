@@ -51,10 +51,8 @@ pub fn verify_final_report(
     report: &FinalReport,
     expected_key: Option<&[u8]>,
 ) -> Result<(), CryptoError> {
-    if let Some(key) = expected_key {
-        if key != report.aggregator_key.as_slice() {
-            return Err(CryptoError::BadSignature);
-        }
+    if expected_key.is_some_and(|key| key != report.aggregator_key.as_slice()) {
+        return Err(CryptoError::BadSignature);
     }
     let bytes = report.signing_bytes();
     if Sha256Digest::of(&bytes) != report.report_digest {

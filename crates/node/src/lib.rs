@@ -10,7 +10,7 @@
 //! - [`metrics`]: Prometheus metric names and recorder.
 //! - [`runtime`]: the [`Node`] (`verity serve` embedded or `--role api`,
 //!   `verity check`), storage chosen by URL.
-//! - [`settings`]: [`NodeSettings`].
+//! - [`NodeSettings`] in [`settings`].
 //!
 //! Domain rules (consensus, committee choice, report assembly) live in
 //! `verity-core`; this crate only applies them.

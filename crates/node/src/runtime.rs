@@ -301,10 +301,14 @@ impl Node {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut announcements = self.state.events.subscribe();
         loop {
-            if let Some(record) = self.state.repo.job(job).await? {
-                if !record.status.is_open() {
-                    return Ok(Some(record));
-                }
+            if let Some(record) = self
+                .state
+                .repo
+                .job(job)
+                .await?
+                .filter(|r| !r.status.is_open())
+            {
+                return Ok(Some(record));
             }
             let wake = tokio::time::timeout(Duration::from_millis(500), announcements.recv());
             if tokio::time::timeout_at(deadline, wake).await.is_err() {

@@ -8,16 +8,16 @@
 //!
 //! Embedded adapters, used by `verity serve` with no configuration:
 //! - [`FileBlobStore`] ([`file_blobs`]): files under the data directory.
-//! - [`sqlite`]: [`SqliteDb`] (WAL, one writer connection, readers in a pool)
+//! - [`SqliteDb`] in [`sqlite`] (WAL, one writer connection, readers in a pool)
 //!   with [`SqliteRepository`] and [`SqliteQueue`] on the same database.
 //!
 //! Distributed adapters, on existing engines:
-//! - [`postgres`]: [`PgRepository`] and [`PgQueue`] (`FOR UPDATE SKIP LOCKED`,
-//!   `LISTEN/NOTIFY`), migrated at start-up under an advisory lock.
-//! - [`redis_queue`]: [`RedisQueue`] on Redis Streams (a consumer group per
+//! - [`PgRepository`] and [`PgQueue`] in [`postgres`] (`FOR UPDATE SKIP
+//!   LOCKED`, `LISTEN/NOTIFY`), migrated at start-up under an advisory lock.
+//! - [`RedisQueue`] in [`redis_queue`], on Redis Streams (a consumer group per
 //!   enclave identity, `XAUTOCLAIM` after the lease, dead-letter stream).
-//! - [`s3`]: [`S3BlobStore`] through `object_store`.
-//! - [`walrus`]: [`WalrusBlobStore`], the publisher/aggregator HTTP API.
+//! - [`S3BlobStore`] in [`s3`], through `object_store`.
+//! - [`WalrusBlobStore`] in [`walrus`], the publisher/aggregator HTTP API.
 //!
 //! [`select`] parses `VERITY_DB` / `VERITY_QUEUE` / `VERITY_BLOBS` URLs and
 //! opens the matching adapters. [`conformance`] holds the behaviour checks

@@ -313,15 +313,13 @@ impl Server {
                     self.log()
                 );
             }
-            if let Ok(r) = client()
+            let probe = client()
                 .get(&url)
                 .timeout(Duration::from_secs(2))
                 .send()
-                .await
-            {
-                if r.status().is_success() {
-                    return;
-                }
+                .await;
+            if probe.is_ok_and(|r| r.status().is_success()) {
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

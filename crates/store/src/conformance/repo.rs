@@ -110,7 +110,7 @@ async fn jobs_reports_and_rounds(repo: &dyn Repository) {
     let e1: EnclaveId = "e1".parse().unwrap();
     let e3: EnclaveId = "e3".parse().unwrap();
     assert!(
-        repo.reusable_blob(&media, &[e1.clone()])
+        repo.reusable_blob(&media, std::slice::from_ref(&e1))
             .await
             .unwrap()
             .is_some()
