@@ -162,7 +162,8 @@ impl Node {
     /// # Errors
     /// Storage or key files that cannot be opened.
     pub async fn start_embedded(config: EmbeddedConfig) -> Result<Node, StartError> {
-        let setting = |setting| move |source| StartError::Setting { setting, source };
+        let setting =
+            |setting: &'static str| move |source: StoreError| StartError::Setting { setting, source };
         let db = open_db(&config.db, config.full_sync)
             .await
             .map_err(setting("VERITY_DB (--db)"))?;

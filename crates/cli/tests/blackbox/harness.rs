@@ -284,7 +284,7 @@ impl Server {
 
     /// SIGKILL every worker process of `enclave`.
     pub fn kill_worker(&mut self, enclave: &str) {
-        for (_, mut child) in self.workers.extract_if(.., |(e, _)| e == enclave) {
+        for (_, mut child) in self.workers.extract_if(.., |(e, _)| e.as_str() == enclave) {
             child.kill().unwrap();
             child.wait().unwrap();
         }
@@ -293,7 +293,7 @@ impl Server {
     /// Sends SIGTERM to every worker of `enclave` and waits for them to exit.
     pub fn terminate_worker(&mut self, enclave: &str) -> Vec<std::process::ExitStatus> {
         self.workers
-            .extract_if(.., |(e, _)| e == enclave)
+            .extract_if(.., |(e, _)| e.as_str() == enclave)
             .map(|(_, mut child)| {
                 let _ = Command::new("kill")
                     .args(["-TERM", &child.id().to_string()])

@@ -414,10 +414,10 @@ impl JobQueue for RedisQueue {
 
     async fn ack(&self, task: &LeasedTask) -> Result<()> {
         self.settle(task, "ack", &[]).await?;
-        if self.inner.acks.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1 {
-            if let Err(e) = self.compact().await {
-                tracing::debug!(error = %e, "stream trimming failed; will retry");
-            }
+        if self.inner.acks.fetch_add(1, Ordering::Relaxed) % COMPACT_EVERY == COMPACT_EVERY - 1
+            && let Err(e) = self.compact().await
+        {
+            tracing::debug!(error = %e, "stream trimming failed; will retry");
         }
         Ok(())
     }
