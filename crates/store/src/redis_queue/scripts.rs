@@ -119,27 +119,27 @@ end
 return 1
 "#;
 
-/// Trims entries every group has read and acknowledged.
+/// Trims entries every group has read and acknowledged: everything below the
+/// oldest pending entry of any group, or just after its last delivered one.
 ///
 /// KEYS: stream. Returns how many entries were removed.
 pub const COMPACT: &str = r#"
 local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
 if #groups == 0 then return 0 end
-local function parse(id)
-  local ms, seq = string.match(id, '(%d+)-(%d+)')
-  return tonumber(ms), tonumber(seq)
-end
-local min_ms, min_seq, min_id
+local min_ms, min_seq
 for _, g in ipairs(groups) do
   local info = {}
   for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
-  local keep = info['last-delivered-id']
+  local ms, seq = string.match(info['last-delivered-id'], '(%d+)-(%d+)')
+  ms, seq = tonumber(ms), tonumber(seq) + 1
   local summary = redis.call('XPENDING', KEYS[1], info['name'])
-  if summary[1] > 0 then keep = summary[2] end
-  local ms, seq = parse(keep)
+  if summary[1] > 0 then
+    local pms, pseq = string.match(summary[2], '(%d+)-(%d+)')
+    ms, seq = tonumber(pms), tonumber(pseq)
+  end
   if min_ms == nil or ms < min_ms or (ms == min_ms and seq < min_seq) then
-    min_ms, min_seq, min_id = ms, seq, keep
+    min_ms, min_seq = ms, seq
   end
 end
-return redis.call('XTRIM', KEYS[1], 'MINID', min_id)
+return redis.call('XTRIM', KEYS[1], 'MINID', string.format('%d-%d', min_ms, min_seq))
 "#;
