@@ -17,7 +17,10 @@ use futures::StreamExt;
 use harness::{Mode, Options, Server, generated};
 
 fn env(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn millis(iso: &str) -> i64 {
@@ -53,7 +56,10 @@ async fn main() {
     for id in &ids {
         let body = server.wait_decided(id).await;
         assert_eq!(body["status"], "COMPLETED", "{body}");
-        let (created, updated) = (body["createdAt"].as_str().unwrap(), body["updatedAt"].as_str().unwrap());
+        let (created, updated) = (
+            body["createdAt"].as_str().unwrap(),
+            body["updatedAt"].as_str().unwrap(),
+        );
         latencies.push(millis(updated) - millis(created));
     }
     let wall = start.elapsed().as_secs_f64();

@@ -17,8 +17,7 @@ use verity_core::{AttestationKind, EnclaveId, JobId, SignedReport};
 use verity_crypto::{Attestation, DevAttestation, EnclaveKeys};
 use verity_detect::{Ensemble, EnsemblePolicy};
 use verity_enclave::{
-    EnclaveIdentity, EnclaveWorker, HttpSink, ReportSink, SinkError, SubmitOutcome,
-    WorkerSettings,
+    EnclaveIdentity, EnclaveWorker, HttpSink, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
 };
 use verity_store::now_ms;
 use verity_store::select::{BlobUrl, QueueUrl, open_blobs, open_queue};
@@ -34,7 +33,9 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     let queue_url = QueueUrl::parse(args.queue.as_deref())
         .map_err(|e| anyhow::anyhow!("VERITY_QUEUE (--queue): {e}"))?;
     if queue_url == QueueUrl::Sqlite {
-        bail!("VERITY_QUEUE (--queue): a worker process needs a shared queue: redis://… or postgres://…");
+        bail!(
+            "VERITY_QUEUE (--queue): a worker process needs a shared queue: redis://… or postgres://…"
+        );
     }
     let blob_url = BlobUrl::parse(args.blobs.as_deref(), &args.data_dir.join("blobs"))
         .map_err(|e| anyhow::anyhow!("VERITY_BLOBS (--blobs): {e}"))?;
@@ -72,7 +73,10 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     let sink: Arc<dyn ReportSink> = match Fault::parse(args.fault.as_deref())? {
         None => Arc::new(http),
         Some(fault) => {
-            warn!(?fault, "fault injection is on: this worker misbehaves on purpose");
+            warn!(
+                ?fault,
+                "fault injection is on: this worker misbehaves on purpose"
+            );
             Arc::new(Faulty { inner: http, fault })
         }
     };
@@ -104,7 +108,11 @@ fn worker_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "host".into());
-    format!("{host}-{}-{:08x}", std::process::id(), rand::random::<u32>())
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// Registers with the API, retrying while it is unreachable; false if shut down first.
@@ -116,14 +124,19 @@ async fn register(
 ) -> Result<bool> {
     let mut delay = Duration::from_millis(200);
     loop {
-        let attestation =
-            Attestation::Dev(DevAttestation::issue(&identity.id, &identity.keys, now_ms()));
+        let attestation = Attestation::Dev(DevAttestation::issue(
+            &identity.id,
+            &identity.keys,
+            now_ms(),
+        ));
         match http.register(&attestation).await {
             Ok(_) => {
                 info!(enclave = %identity.id, "registered with the API (dev attestation)");
                 return Ok(true);
             }
-            Err(SinkError::Refused(why)) => bail!("VERITY_API ({api}) refused the registration: {why}"),
+            Err(SinkError::Refused(why)) => {
+                bail!("VERITY_API ({api}) refused the registration: {why}")
+            }
             Err(SinkError::Unavailable(why)) => {
                 warn!(%why, "API unreachable; retrying registration");
             }

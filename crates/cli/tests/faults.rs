@@ -36,7 +36,11 @@ async fn wait_event(server: &Server, job: &str, want: impl Fn(&str, &Value) -> b
         false
     })
     .await;
-    assert!(matches!(found, Ok(true)), "event not seen for {job}:\n{}", server.log());
+    assert!(
+        matches!(found, Ok(true)),
+        "event not seen for {job}:\n{}",
+        server.log()
+    );
 }
 
 fn started_by(enclave: &'static str) -> impl Fn(&str, &Value) -> bool {
@@ -60,7 +64,9 @@ async fn worker_killed_mid_job_is_reclaimed_and_the_job_completes() {
     // enclave-3's only process stalls before reporting: it is mid-job when killed.
     server.kill_worker("enclave-3");
     server.spawn_worker("enclave-3", &[("VERITY_WORKER_FAULT", "slow:120s")]);
-    let job = server.upload_ok(fixture("a1111_parameters.png"), "a.png").await;
+    let job = server
+        .upload_ok(fixture("a1111_parameters.png"), "a.png")
+        .await;
     wait_event(&server, &job, started_by("enclave-3")).await;
     server.kill_worker("enclave-3");
     server.spawn_worker("enclave-3", &[]);
@@ -75,11 +81,16 @@ async fn sigterm_releases_the_lease_for_another_process_at_once() {
     let options = Options::default()
         .env("VERITY_LEASE", "60s")
         .env("VERITY_ROUND_TIMEOUT", "50s");
-    let Some(mut server) = cluster(options).await else { return };
+    let Some(mut server) = cluster(options).await else {
+        return;
+    };
     server.kill_worker("enclave-2");
     server.spawn_worker(
         "enclave-2",
-        &[("VERITY_WORKER_FAULT", "slow:120s"), ("VERITY_DRAIN", "500ms")],
+        &[
+            ("VERITY_WORKER_FAULT", "slow:120s"),
+            ("VERITY_DRAIN", "500ms"),
+        ],
     );
     let job = server.upload_ok(fixture("no_metadata.jpg"), "n.jpg").await;
     wait_event(&server, &job, started_by("enclave-2")).await;
@@ -90,15 +101,24 @@ async fn sigterm_releases_the_lease_for_another_process_at_once() {
     let body = server.wait_decided(&job).await;
     assert_eq!(body["status"], "COMPLETED", "{body}");
     assert_eq!(voters(&body).len(), 3);
-    assert!(started.elapsed() < Duration::from_secs(30), "released, not expired");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "released, not expired"
+    );
 }
 
 #[tokio::test]
 async fn api_killed_after_202_completes_after_restart() {
-    let Some(mut server) = cluster(Options::default()).await else { return };
+    let Some(mut server) = cluster(Options::default()).await else {
+        return;
+    };
     let jobs = [
-        server.upload_ok(fixture("a1111_parameters.png"), "a.png").await,
-        server.upload_ok(generated(image::ImageFormat::Png, 40, 30, 7), "g.png").await,
+        server
+            .upload_ok(fixture("a1111_parameters.png"), "a.png")
+            .await,
+        server
+            .upload_ok(generated(image::ImageFormat::Png, 40, 30, 7), "g.png")
+            .await,
     ];
     server.kill_api();
     server.restart_api().await;
@@ -111,7 +131,9 @@ async fn api_killed_after_202_completes_after_restart() {
 
 #[tokio::test]
 async fn redis_restarted_mid_run_loses_no_job() {
-    let Some(mut redis) = kit::RedisServer::start() else { return };
+    let Some(mut redis) = kit::RedisServer::start() else {
+        return;
+    };
     let Some(server) = cluster(Options::default().redis(&redis.url())).await else {
         return;
     };
@@ -128,11 +150,20 @@ async fn redis_restarted_mid_run_loses_no_job() {
         loop {
             let response = server.upload(png.clone(), "p.png").await;
             if response.status() == 202 {
-                jobs.push(response.json::<Value>().await.unwrap()["jobId"].as_str().unwrap().to_owned());
+                jobs.push(
+                    response.json::<Value>().await.unwrap()["jobId"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
                 break;
             }
             assert_eq!(response.status(), 503, "only 'retry later' is acceptable");
-            assert!(Instant::now() < deadline, "Redis never came back:\n{}", server.log());
+            assert!(
+                Instant::now() < deadline,
+                "Redis never came back:\n{}",
+                server.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -148,12 +179,19 @@ async fn one_of_three_enclaves_down_gives_consensus_from_two() {
     let options = Options::default()
         .env("VERITY_OFFLINE_ENCLAVES", "enclave-3")
         .env("VERITY_ROUND_TIMEOUT", "3s");
-    let Some(server) = cluster(options).await else { return };
-    let job = server.upload_ok(fixture("a1111_parameters.png"), "a.png").await;
+    let Some(server) = cluster(options).await else {
+        return;
+    };
+    let job = server
+        .upload_ok(fixture("a1111_parameters.png"), "a.png")
+        .await;
     let body = server.wait_decided(&job).await;
     assert_eq!(body["status"], "COMPLETED", "{body}");
     assert_eq!(voters(&body), ["enclave-1", "enclave-2"]);
-    assert_eq!(body["report"]["consensusMetadata"]["participatingEnclaves"], 2);
+    assert_eq!(
+        body["report"]["consensusMetadata"]["participatingEnclaves"],
+        2
+    );
 }
 
 #[tokio::test]
@@ -164,12 +202,24 @@ async fn garbage_reports_are_rejected_and_the_job_still_completes() {
     };
     server.kill_worker("enclave-2");
     server.spawn_worker("enclave-2", &[("VERITY_WORKER_FAULT", "garbage-report")]);
-    let job = server.upload_ok(fixture("a1111_parameters.png"), "a.png").await;
+    let job = server
+        .upload_ok(fixture("a1111_parameters.png"), "a.png")
+        .await;
     let body = server.wait_decided(&job).await;
     assert_eq!(body["status"], "COMPLETED", "{body}");
     assert_eq!(voters(&body), ["enclave-1", "enclave-3"]);
-    assert_eq!(body["report"]["verdict"], "AI_GENERATED", "the garbage vote did not count");
-    let metrics = client().get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        body["report"]["verdict"], "AI_GENERATED",
+        "the garbage vote did not count"
+    );
+    let metrics = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         metrics
             .lines()
@@ -184,7 +234,11 @@ async fn unknown_schemes_and_unreachable_services_name_the_setting() {
         ("VERITY_DB", "mysql://x", "VERITY_DB"),
         ("VERITY_QUEUE", "amqp://x", "VERITY_QUEUE"),
         ("VERITY_BLOBS", "ftp://x", "VERITY_BLOBS"),
-        ("VERITY_DB", "postgres://postgres@127.0.0.1:1/x", "VERITY_DB"),
+        (
+            "VERITY_DB",
+            "postgres://postgres@127.0.0.1:1/x",
+            "VERITY_DB",
+        ),
         ("VERITY_QUEUE", "redis://127.0.0.1:1", "VERITY_QUEUE"),
     ];
     for (key, value, named) in cases {
@@ -195,7 +249,10 @@ async fn unknown_schemes_and_unreachable_services_name_the_setting() {
             .env("VERITY_DATA_DIR", dir.path())
             .env(key, value);
         if key == "VERITY_QUEUE" {
-            cmd.env("VERITY_DB", format!("sqlite://{}", dir.path().join("v.db").display()));
+            cmd.env(
+                "VERITY_DB",
+                format!("sqlite://{}", dir.path().join("v.db").display()),
+            );
         }
         let out = cmd.output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -89,8 +89,15 @@ mod tests {
         let mut other_enclave = notice.clone();
         other_enclave.enclave_id = "enclave-2".parse().unwrap();
         assert!(other_enclave.verify(&keys.public().signing).is_err());
-        assert!(notice.verify(&EnclaveKeys::generate().public().signing).is_err());
+        assert!(
+            notice
+                .verify(&EnclaveKeys::generate().public().signing)
+                .is_err()
+        );
         let json = serde_json::to_string(&notice).unwrap();
-        assert_eq!(serde_json::from_str::<StartedNotice>(&json).unwrap(), notice);
+        assert_eq!(
+            serde_json::from_str::<StartedNotice>(&json).unwrap(),
+            notice
+        );
     }
 }

@@ -86,7 +86,10 @@ impl HttpSink {
 #[async_trait]
 impl ReportSink for HttpSink {
     async fn started(&self, job: &JobId, round: u32, enclave: &EnclaveId) -> Result<(), SinkError> {
-        let notice = self.identity.keys.sign_started(job, round, enclave, now_ms());
+        let notice = self
+            .identity
+            .keys
+            .sign_started(job, round, enclave, now_ms());
         let body = serde_json::to_value(&notice).map_err(|e| SinkError::Refused(e.to_string()))?;
         self.post("/api/enclaves/started", &body).await.map(|_| ())
     }

@@ -23,9 +23,7 @@ use verity_enclave::{
     EnclaveIdentity, EnclaveWorker, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
 };
 use verity_store::select::{BlobUrl, DbUrl, OpenedDb, QueueUrl, open_blobs, open_db, open_queue};
-use verity_store::{
-    JobRecord, OracleRegistration, QueuePolicy, Repository, StoreError, now_ms,
-};
+use verity_store::{JobRecord, OracleRegistration, QueuePolicy, Repository, StoreError, now_ms};
 
 use crate::aggregator::Aggregator;
 use crate::error::ApiError;
@@ -162,8 +160,9 @@ impl Node {
     /// # Errors
     /// Storage or key files that cannot be opened.
     pub async fn start_embedded(config: EmbeddedConfig) -> Result<Node, StartError> {
-        let setting =
-            |setting: &'static str| move |source: StoreError| StartError::Setting { setting, source };
+        let setting = |setting: &'static str| {
+            move |source: StoreError| StartError::Setting { setting, source }
+        };
         let db = open_db(&config.db, config.full_sync)
             .await
             .map_err(setting("VERITY_DB (--db)"))?;

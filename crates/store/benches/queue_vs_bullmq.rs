@@ -16,7 +16,10 @@ use verity_store::{Delivery, FanOut, JobQueue, QueuePolicy, RedisQueue};
 const ENCLAVES: usize = 3;
 
 fn env(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 async fn verity(url: &str, jobs: usize, payload: usize, concurrency: usize) -> (usize, f64) {
@@ -26,8 +29,9 @@ async fn verity(url: &str, jobs: usize, payload: usize, concurrency: usize) -> (
             .await
             .expect("redis"),
     );
-    let enclaves: Vec<EnclaveId> =
-        (1..=ENCLAVES).map(|i| format!("enclave-{i}").parse().unwrap()).collect();
+    let enclaves: Vec<EnclaveId> = (1..=ENCLAVES)
+        .map(|i| format!("enclave-{i}").parse().unwrap())
+        .collect();
     let body = vec![b'x'; payload];
     let total = jobs * ENCLAVES;
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -39,7 +43,11 @@ async fn verity(url: &str, jobs: usize, payload: usize, concurrency: usize) -> (
             consumers.push(tokio::spawn(async move {
                 let name = format!("w{c}");
                 while done.load(std::sync::atomic::Ordering::Relaxed) < total {
-                    if let Some(t) = queue.lease(&e, &name, Duration::from_millis(100)).await.unwrap() {
+                    if let Some(t) = queue
+                        .lease(&e, &name, Duration::from_millis(100))
+                        .await
+                        .unwrap()
+                    {
                         queue.ack(&t).await.unwrap();
                         done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
@@ -54,7 +62,10 @@ async fn verity(url: &str, jobs: usize, payload: usize, concurrency: usize) -> (
             priority: 0,
             deliveries: enclaves
                 .iter()
-                .map(|e| Delivery { enclave_id: e.clone(), payload: body.clone() })
+                .map(|e| Delivery {
+                    enclave_id: e.clone(),
+                    payload: body.clone(),
+                })
                 .collect(),
         };
         let queue = queue.clone();
@@ -72,8 +83,16 @@ fn bullmq(port: u16, jobs: usize, payload: usize, concurrency: usize) -> Option<
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/node");
     let out = std::process::Command::new("node")
         .arg(dir.join("bullmq-bench.mjs"))
-        .args([port.to_string(), jobs.to_string(), ENCLAVES.to_string(), payload.to_string()])
-        .args([concurrency.to_string(), format!("bench{:x}", rand::random::<u32>())])
+        .args([
+            port.to_string(),
+            jobs.to_string(),
+            ENCLAVES.to_string(),
+            payload.to_string(),
+        ])
+        .args([
+            concurrency.to_string(),
+            format!("bench{:x}", rand::random::<u32>()),
+        ])
         .current_dir(&dir)
         .output()
         .ok()?;
@@ -84,18 +103,34 @@ fn bullmq(port: u16, jobs: usize, payload: usize, concurrency: usize) -> Option<
 
 #[tokio::main]
 async fn main() {
-    let url = std::env::var("VERITY_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let port: u16 = url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).unwrap_or(6379);
-    let (jobs, payload, concurrency) =
-        (env("JOBS", 5000), env("PAYLOAD", 1024), env("CONCURRENCY", 8));
-    println!("queue benchmark: {jobs} fan-outs × {ENCLAVES} enclaves, {payload} B payload, {concurrency} consumers per enclave, {url}");
+    let url =
+        std::env::var("VERITY_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let port: u16 = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .unwrap_or(6379);
+    let (jobs, payload, concurrency) = (
+        env("JOBS", 5000),
+        env("PAYLOAD", 1024),
+        env("CONCURRENCY", 8),
+    );
+    println!(
+        "queue benchmark: {jobs} fan-outs × {ENCLAVES} enclaves, {payload} B payload, {concurrency} consumers per enclave, {url}"
+    );
     let (vt, vs) = verity(&url, jobs, payload, concurrency).await;
     let verity_rate = vt as f64 / vs;
-    println!("{:<24} {:>8} tasks {:>8.2} s {:>10.0} tasks/s", "verity (Redis Streams)", vt, vs, verity_rate);
+    println!(
+        "{:<24} {:>8} tasks {:>8.2} s {:>10.0} tasks/s",
+        "verity (Redis Streams)", vt, vs, verity_rate
+    );
     match bullmq(port, jobs, payload, concurrency) {
         Some((bt, bs)) => {
             let rate = bt as f64 / bs;
-            println!("{:<24} {:>8} tasks {:>8.2} s {:>10.0} tasks/s", "bullmq", bt, bs, rate);
+            println!(
+                "{:<24} {:>8} tasks {:>8.2} s {:>10.0} tasks/s",
+                "bullmq", bt, bs, rate
+            );
             println!("ratio verity / bullmq: {:.2}×", verity_rate / rate);
         }
         None => println!("bullmq: not run (node and `npm ci` in scripts/node needed)"),

@@ -39,15 +39,15 @@ pub mod walrus;
 
 pub use blob::{BlobId, BlobStore};
 pub use file_blobs::FileBlobStore;
+pub use postgres::{PgDb, PgQueue, PgRepository};
 pub use queue::{
     DeadLetter, Delivery, FailOutcome, FanOut, JobQueue, LeasedTask, QueuePolicy, QueueStats,
 };
+pub use redis_queue::RedisQueue;
 pub use repo::{
     BlobRecord, JobEvent, JobRecord, NewJob, OracleRegistration, Repository, SaveReport,
     SealedKeyRecord, StoredReport,
 };
-pub use postgres::{PgDb, PgQueue, PgRepository};
-pub use redis_queue::RedisQueue;
 pub use s3::S3BlobStore;
 pub use sqlite::{SqliteDb, SqliteQueue, SqliteRepository};
 pub use walrus::{WalrusBlobStore, WalrusConfig};

@@ -27,7 +27,9 @@ pub struct S3BlobStore {
 
 fn error(e: object_store::Error) -> StoreError {
     match e {
-        object_store::Error::NotFound { path, .. } => StoreError::NotFound(format!("s3 object {path}")),
+        object_store::Error::NotFound { path, .. } => {
+            StoreError::NotFound(format!("s3 object {path}"))
+        }
         other => StoreError::Unavailable(format!("s3: {other}")),
     }
 }
@@ -123,7 +125,9 @@ impl BlobStore for S3BlobStore {
         let bytes = object.bytes().await.map_err(error)?;
         // Content-addressed: what comes back must hash to its name.
         if hex::encode(Sha256::digest(&bytes)) != id.0 {
-            return Err(StoreError::Corrupt(format!("s3 object {path} does not match its digest")));
+            return Err(StoreError::Corrupt(format!(
+                "s3 object {path} does not match its digest"
+            )));
         }
         Ok(bytes)
     }

@@ -175,7 +175,11 @@ fn parse_walrus(url: &str) -> Result<WalrusConfig, String> {
                     .filter(|b| *b > 0)
                     .ok_or_else(|| format!("max_bytes={v} is not a positive number"))?
             }
-            other => return Err(format!("unknown parameter {other:?} (aggregator, epochs, max_bytes)")),
+            other => {
+                return Err(format!(
+                    "unknown parameter {other:?} (aggregator, epochs, max_bytes)"
+                ));
+            }
         }
     }
     let aggregator = aggregator.ok_or("walrus needs ?aggregator=URL of an aggregator")?;
@@ -280,8 +284,14 @@ fn redis_prefix(url: &str) -> crate::Result<(String, String)> {
             }
         })
         .collect();
-    if prefix.is_empty() || !prefix.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-        return Err(StoreError::Invalid(format!("redis prefix {prefix:?}: letters, digits, _ - . only")));
+    if prefix.is_empty()
+        || !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
+        return Err(StoreError::Invalid(format!(
+            "redis prefix {prefix:?}: letters, digits, _ - . only"
+        )));
     }
     parsed.set_query(None);
     if !rest.is_empty() {
@@ -314,13 +324,24 @@ mod tests {
     fn urls_parse_with_defaults_and_clear_errors() {
         let d = Path::new("/data/verity.db");
         assert_eq!(DbUrl::parse(None, d).unwrap(), DbUrl::Sqlite(d.into()));
-        assert_eq!(DbUrl::parse(Some("sqlite://"), d).unwrap(), DbUrl::Sqlite(d.into()));
+        assert_eq!(
+            DbUrl::parse(Some("sqlite://"), d).unwrap(),
+            DbUrl::Sqlite(d.into())
+        );
         assert!(matches!(
             DbUrl::parse(Some("postgres://u@h/db"), d).unwrap(),
             DbUrl::Postgres(_)
         ));
-        assert!(DbUrl::parse(Some("mysql://x"), d).unwrap_err().contains("mysql://"));
-        assert!(DbUrl::parse(Some("nope"), d).unwrap_err().contains("not a URL"));
+        assert!(
+            DbUrl::parse(Some("mysql://x"), d)
+                .unwrap_err()
+                .contains("mysql://")
+        );
+        assert!(
+            DbUrl::parse(Some("nope"), d)
+                .unwrap_err()
+                .contains("not a URL")
+        );
         assert_eq!(QueueUrl::parse(None).unwrap(), QueueUrl::Sqlite);
         assert!(matches!(
             QueueUrl::parse(Some("redis://127.0.0.1:6379")).unwrap(),
@@ -342,12 +363,24 @@ mod tests {
             panic!("walrus")
         };
         assert_eq!(
-            (w.publisher.as_str(), w.aggregator.as_str(), w.epochs, w.max_bytes),
-            ("https://pub.example", "https://agg.example", 5, 10 * 1024 * 1024)
+            (
+                w.publisher.as_str(),
+                w.aggregator.as_str(),
+                w.epochs,
+                w.max_bytes
+            ),
+            (
+                "https://pub.example",
+                "https://agg.example",
+                5,
+                10 * 1024 * 1024
+            )
         );
-        assert!(BlobUrl::parse(Some("walrus+https://pub.example"), d)
-            .unwrap_err()
-            .contains("aggregator"));
+        assert!(
+            BlobUrl::parse(Some("walrus+https://pub.example"), d)
+                .unwrap_err()
+                .contains("aggregator")
+        );
         assert!(BlobUrl::parse(Some("walrus+https://p?aggregator=http://a&epochs=0"), d).is_err());
         assert!(BlobUrl::parse(Some("ftp://x"), d).is_err());
     }

@@ -117,7 +117,10 @@ fn describe(status: StatusCode, body: &[u8]) -> String {
             b.error.code.unwrap_or_default(),
             b.error.message.unwrap_or_default()
         ),
-        Err(_) => format!("{status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])),
+        Err(_) => format!(
+            "{status}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(300)])
+        ),
     }
 }
 
@@ -135,7 +138,10 @@ fn check_id(id: &BlobId) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(StoreError::Invalid(format!("not a Walrus blob id: {:.80}", id.0)))
+        Err(StoreError::Invalid(format!(
+            "not a Walrus blob id: {:.80}",
+            id.0
+        )))
     }
 }
 
@@ -165,27 +171,36 @@ impl WalrusBlobStore {
             .min(Duration::from_secs(2))
     }
 
-    async fn store_once(&self, bytes: Bytes) -> Result<std::result::Result<BlobId, (bool, String)>> {
-        let url = format!("{}/v1/blobs?epochs={}", self.config.publisher, self.config.epochs);
+    async fn store_once(
+        &self,
+        bytes: Bytes,
+    ) -> Result<std::result::Result<BlobId, (bool, String)>> {
+        let url = format!(
+            "{}/v1/blobs?epochs={}",
+            self.config.publisher, self.config.epochs
+        );
         let response = match self.http.put(&url).body(bytes).send().await {
             Ok(r) => r,
             Err(e) if e.is_connect() || e.is_timeout() => return Ok(Err((true, e.to_string()))),
             Err(e) => return Err(transport("publisher", e)),
         };
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| transport("publisher", e))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport("publisher", e))?;
         match status {
             s if s.is_success() => {
-                let parsed: StoreResponse = serde_json::from_slice(&body).map_err(|e| {
-                    StoreError::Corrupt(format!("walrus publisher answer: {e}"))
-                })?;
+                let parsed: StoreResponse = serde_json::from_slice(&body)
+                    .map_err(|e| StoreError::Corrupt(format!("walrus publisher answer: {e}")))?;
                 let id = parsed
                     .newly_created
                     .map(|n| n.blob_object.blob_id)
                     .or(parsed.already_certified.map(|a| a.blob_id))
                     .ok_or_else(|| {
                         StoreError::Corrupt(
-                            "walrus publisher answer has neither newlyCreated nor alreadyCertified".into(),
+                            "walrus publisher answer has neither newlyCreated nor alreadyCertified"
+                                .into(),
                         )
                     })?;
                 let id = BlobId(id);
@@ -196,10 +211,11 @@ impl WalrusBlobStore {
                 "the Walrus publisher refused the blob as too large ({})",
                 describe(status, &body)
             ))),
-            StatusCode::GATEWAY_TIMEOUT | StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE
-            | StatusCode::BAD_GATEWAY | StatusCode::TOO_MANY_REQUESTS => {
-                Ok(Err((true, describe(status, &body))))
-            }
+            StatusCode::GATEWAY_TIMEOUT
+            | StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::TOO_MANY_REQUESTS => Ok(Err((true, describe(status, &body)))),
             _ => Err(StoreError::Unavailable(format!(
                 "the Walrus publisher refused the blob: {}",
                 describe(status, &body)
@@ -250,7 +266,10 @@ impl BlobStore for WalrusBlobStore {
                 }
             };
             let status = response.status();
-            let body = response.bytes().await.map_err(|e| transport("aggregator", e))?;
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| transport("aggregator", e))?;
             match status {
                 s if s.is_success() => return Ok(body),
                 // Not readable yet right after a store, or a transient server error: retry.
@@ -273,7 +292,9 @@ impl BlobStore for WalrusBlobStore {
         if last.starts_with("404") {
             Err(StoreError::NotFound(format!("walrus blob {id} ({last})")))
         } else {
-            Err(StoreError::Unavailable(format!("walrus aggregator, blob {id}: {last}")))
+            Err(StoreError::Unavailable(format!(
+                "walrus aggregator, blob {id}: {last}"
+            )))
         }
     }
 

@@ -60,5 +60,9 @@ async fn sqlite_repository_meets_the_contract() {
 #[tokio::test]
 async fn file_blobs_meet_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    blob_contract(&FileBlobStore::new(dir.path(), true), &BlobId("0".repeat(64))).await;
+    blob_contract(
+        &FileBlobStore::new(dir.path(), true),
+        &BlobId("0".repeat(64)),
+    )
+    .await;
 }

@@ -99,7 +99,9 @@ impl Drop for PgTestDb {
                 .build()
                 .unwrap();
             rt.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{server}/postgres")).await {
+                if let Ok(mut conn) =
+                    sqlx::PgConnection::connect(&format!("{server}/postgres")).await
+                {
                     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .execute(&mut conn)
                         .await;
@@ -112,9 +114,18 @@ impl Drop for PgTestDb {
 
 /// The shared Redis URL with a unique `prefix` parameter, or `None` (skip).
 pub async fn redis_url() -> Option<String> {
-    let base = std::env::var("VERITY_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let host = base.trim_start_matches("redis://").trim_end_matches('/').to_owned();
-    match tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(&host)).await {
+    let base =
+        std::env::var("VERITY_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let host = base
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(&host),
+    )
+    .await
+    {
         Ok(Ok(_)) => Some(format!("{base}/?prefix={}", unique("t"))),
         _ => unavailable(&format!("Redis at {base}")),
     }
@@ -156,7 +167,11 @@ impl RedisServer {
     /// Starts one, or `None` (skip) when `redis-server` is not installed.
     pub fn start() -> Option<RedisServer> {
         let dir = tempfile::tempdir().unwrap();
-        let mut server = RedisServer { child: None, port: free_port(), dir };
+        let mut server = RedisServer {
+            child: None,
+            port: free_port(),
+            dir,
+        };
         if !server.spawn() {
             return unavailable("redis-server binary");
         }
@@ -165,7 +180,14 @@ impl RedisServer {
 
     fn spawn(&mut self) -> bool {
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
             .args(["--appendonly", "yes", "--appendfsync", "always"])
             .arg("--dir")
             .arg(self.dir.path())
@@ -224,8 +246,16 @@ impl Moto {
             .send()
             .await
             .expect("moto answers");
-        assert!(created.status().is_success(), "bucket created: {}", created.status());
-        Some(Moto { _child: Guard(child), endpoint, bucket })
+        assert!(
+            created.status().is_success(),
+            "bucket created: {}",
+            created.status()
+        );
+        Some(Moto {
+            _child: Guard(child),
+            endpoint,
+            bucket,
+        })
     }
 
     /// The AWS variables a Verity process needs to use this server.

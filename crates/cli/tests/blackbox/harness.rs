@@ -44,9 +44,9 @@ impl Mode {
             Err(_) | Ok("" | "embedded") => Mode::Embedded,
             Ok("pg-redis-s3") => Mode::PgRedisS3,
             Ok("pg-pgqueue-walrus") => Mode::PgPgqueueWalrus,
-            Ok(other) => panic!(
-                "VERITY_TEST_MODE={other:?}: use embedded, pg-redis-s3 or pg-pgqueue-walrus"
-            ),
+            Ok(other) => {
+                panic!("VERITY_TEST_MODE={other:?}: use embedded, pg-redis-s3 or pg-pgqueue-walrus")
+            }
         }
     }
 
@@ -94,7 +94,12 @@ impl Engines {
                 walrus = Some(w);
             }
         }
-        Some(Engines { env, _pg: Some(pg), _moto: moto, _walrus: walrus })
+        Some(Engines {
+            env,
+            _pg: Some(pg),
+            _moto: moto,
+            _walrus: walrus,
+        })
     }
 }
 
@@ -131,6 +136,7 @@ impl Options {
     }
 
     /// Uses the Redis at `url` (e.g. a test-owned `redis-server`).
+    #[allow(dead_code)] // used by tests/faults.rs
     pub fn redis(mut self, url: &str) -> Self {
         self.redis = Some(url.into());
         self
@@ -222,7 +228,8 @@ impl Server {
             .setting("USE_MULTI_WORKER")
             .is_none_or(|v| !matches!(v, "false" | "0" | "no" | "off"));
         let n: u32 = if multi {
-            self.setting("NUM_ENCLAVE_WORKERS").map_or(3, |v| v.parse().unwrap())
+            self.setting("NUM_ENCLAVE_WORKERS")
+                .map_or(3, |v| v.parse().unwrap())
         } else {
             1
         };
@@ -291,6 +298,7 @@ impl Server {
     }
 
     /// Sends SIGTERM to every worker of `enclave` and waits for them to exit.
+    #[allow(dead_code)] // used by tests/faults.rs
     pub fn terminate_worker(&mut self, enclave: &str) -> Vec<std::process::ExitStatus> {
         self.workers
             .extract_if(.., |(e, _)| e.as_str() == enclave)
@@ -374,6 +382,7 @@ impl Server {
     }
 
     /// Starts the API alone again (workers keep running).
+    #[allow(dead_code)] // used by tests/faults.rs
     pub async fn restart_api(&mut self) {
         self.kill_api();
         self.spawn_api().await;

@@ -29,7 +29,10 @@ pub(super) async fn register(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let reg: Registration = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad_request("bad_json", format!("not a registration {{enclaveId, attestation}}: {e}"))
+        ApiError::bad_request(
+            "bad_json",
+            format!("not a registration {{enclaveId, attestation}}: {e}"),
+        )
     })?;
     let keys = reg.attestation.verify(&reg.enclave_id).map_err(|e| {
         ApiError::bad_request("bad_attestation", format!("attestation refused: {e}"))
@@ -65,13 +68,17 @@ pub(super) async fn started(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let notice: StartedNotice = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request("bad_json", format!("not a started notice: {e}")))?;
-    let oracle = state.repo.oracle(&notice.enclave_id).await?.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "unknown_enclave",
-            format!("{} is not a registered enclave", notice.enclave_id),
-        )
-    })?;
+    let oracle = state
+        .repo
+        .oracle(&notice.enclave_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "unknown_enclave",
+                format!("{} is not a registered enclave", notice.enclave_id),
+            )
+        })?;
     notice
         .verify(&oracle.signing_key)
         .map_err(|e| ApiError::bad_request("bad_signature", format!("notice signature: {e}")))?;

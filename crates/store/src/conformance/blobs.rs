@@ -13,7 +13,11 @@ pub async fn blob_contract(store: &dyn BlobStore, missing: &BlobId) {
     let payload = Bytes::from(format!("ciphertext {}", rand::random::<u64>()));
     let id = store.put(payload.clone()).await.unwrap();
     assert_eq!(store.get(&id).await.unwrap(), payload, "bytes round-trip");
-    assert_eq!(store.put(payload.clone()).await.unwrap(), id, "same bytes, same id");
+    assert_eq!(
+        store.put(payload.clone()).await.unwrap(),
+        id,
+        "same bytes, same id"
+    );
     let other = store.put(Bytes::from_static(b"other bytes")).await.unwrap();
     assert_ne!(other, id);
     assert!(
@@ -22,7 +26,10 @@ pub async fn blob_contract(store: &dyn BlobStore, missing: &BlobId) {
     );
     for bad in ["../../etc/passwd", "", "a/b"] {
         assert!(
-            matches!(store.get(&BlobId(bad.into())).await, Err(StoreError::Invalid(_))),
+            matches!(
+                store.get(&BlobId(bad.into())).await,
+                Err(StoreError::Invalid(_))
+            ),
             "{bad:?} must be refused as malformed"
         );
     }

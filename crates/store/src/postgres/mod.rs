@@ -31,7 +31,11 @@ impl PgDb {
     /// # Errors
     /// [`StoreError::Unavailable`] when the server cannot be reached in
     /// `connect_timeout`, [`StoreError::Database`] when migrating fails.
-    pub async fn connect(url: &str, max_connections: u32, connect_timeout: Duration) -> Result<Self> {
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        connect_timeout: Duration,
+    ) -> Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Invalid(format!("not a PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()

@@ -92,7 +92,8 @@ impl RedisQueue {
         policy: QueuePolicy,
         timeout: Duration,
     ) -> Result<Self> {
-        let client = Client::open(url).map_err(|e| StoreError::Invalid(format!("redis URL: {e}")))?;
+        let client =
+            Client::open(url).map_err(|e| StoreError::Invalid(format!("redis URL: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(Duration::from_secs(10)))
@@ -243,7 +244,12 @@ impl RedisQueue {
     /// groups, without consuming it: entries read here are handed straight
     /// back (reclaimable at once, no attempt counted) for `try_lease` to take
     /// in priority order.
-    async fn wait_for_entries(&self, enclave: &EnclaveId, worker: &str, wait: Duration) -> Result<()> {
+    async fn wait_for_entries(
+        &self,
+        enclave: &EnclaveId,
+        worker: &str,
+        wait: Duration,
+    ) -> Result<()> {
         let priorities = self.priorities().await?;
         if priorities.is_empty() {
             tokio::time::sleep(wait).await;
@@ -341,7 +347,10 @@ impl RedisQueue {
         for a in extra {
             call.arg(a);
         }
-        let settled: i64 = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        let settled: i64 = call
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
         if settled == 1 {
             Ok(())
         } else {
@@ -389,7 +398,10 @@ impl JobQueue for RedisQueue {
         for d in &fanout.deliveries {
             call.arg(d.enclave_id.as_str()).arg(&d.payload[..]);
         }
-        let new: usize = call.invoke_async(&mut self.conn()).await.map_err(unavailable)?;
+        let new: usize = call
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
         Ok(new)
     }
 
@@ -408,7 +420,8 @@ impl JobQueue for RedisQueue {
             if left.is_zero() {
                 return Ok(None);
             }
-            self.wait_for_entries(enclave, worker, left.min(BLOCK)).await?;
+            self.wait_for_entries(enclave, worker, left.min(BLOCK))
+                .await?;
         }
     }
 
@@ -441,7 +454,8 @@ impl JobQueue for RedisQueue {
         let lease = self.inner.policy.lease;
         let backoff = self.inner.policy.backoff(task.attempt).min(lease);
         let idle = (lease - backoff).as_millis() as u64;
-        self.settle(task, "retry", &[idle.to_string(), error]).await?;
+        self.settle(task, "retry", &[idle.to_string(), error])
+            .await?;
         Ok(FailOutcome::Retry {
             at_ms: crate::now_ms() + backoff.as_millis() as u64,
         })
