@@ -214,7 +214,7 @@ pub struct NodeArgs {
     #[arg(long, env = "VERITY_SQLITE_SYNC", value_enum, default_value = "normal")]
     pub sqlite_sync: SqliteSync,
     /// Tasks each enclave works on at once.
-    #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub worker_concurrency: u32,
     /// Queue lease (a crashed worker's task is taken over after this long).
     #[arg(long, env = "VERITY_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]

@@ -33,7 +33,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         WorkerSettings {
             worker_name: format!("worker-{}", std::process::id()),
-            concurrency: 2,
+            concurrency: 4,
             heartbeat: Duration::from_secs(10),
             poll: Duration::from_secs(1),
             drain: Duration::from_secs(20),

@@ -108,7 +108,7 @@ impl EmbeddedConfig {
             full_sync: false,
             sync_blobs: true,
             queue_policy: QueuePolicy::default(),
-            worker_concurrency: 2,
+            worker_concurrency: 4,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! re-check every 250 ms (for retries coming due and expired leases).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -20,6 +21,8 @@ use crate::queue::{
 use crate::{Result, StoreError, now_ms};
 
 const RECHECK: Duration = Duration::from_millis(250);
+/// How often expired last attempts are dead-lettered.
+const SWEEP_EVERY_MS: i64 = 1000;
 
 /// The queue on a [`SqliteDb`].
 #[derive(Debug, Clone)]
@@ -27,6 +30,7 @@ pub struct SqliteQueue {
     db: SqliteDb,
     policy: QueuePolicy,
     published: Arc<watch::Sender<u64>>,
+    last_sweep_ms: Arc<AtomicU64>,
 }
 
 impl SqliteQueue {
@@ -36,28 +40,49 @@ impl SqliteQueue {
             db,
             policy,
             published: Arc::new(watch::channel(0).0),
+            last_sweep_ms: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    async fn try_lease(&self, enclave: &EnclaveId, worker: &str) -> Result<Option<LeasedTask>> {
-        let now = now_ms() as i64;
-        // Leases that expired on their last allowed attempt become dead letters.
+    /// Leases that expired on their last allowed attempt become dead letters.
+    /// Runs at most once per [`SWEEP_EVERY_MS`]: it is a correction, not part
+    /// of every lease.
+    async fn sweep_expired_last_attempts(&self, now: i64) -> Result<()> {
+        let last = self.last_sweep_ms.load(Ordering::Relaxed) as i64;
+        if now - last < SWEEP_EVERY_MS
+            || self
+                .last_sweep_ms
+                .compare_exchange(
+                    last as u64,
+                    now as u64,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_err()
+        {
+            return Ok(());
+        }
         sqlx::query(
             "UPDATE queue_tasks SET state = 'dead', last_error = COALESCE(last_error, 'lease expired') \
              || ' (lease expired on the last attempt)', updated_at = ? \
-             WHERE enclave_id = ? AND state = 'leased' AND lease_until <= ? AND attempts >= ?",
+             WHERE state = 'leased' AND lease_until <= ? AND attempts >= ?",
         )
         .bind(now)
-        .bind(enclave.as_str())
         .bind(now)
         .bind(i64::from(self.policy.max_attempts))
         .execute(&self.db.writer)
         .await?;
+        Ok(())
+    }
+
+    async fn try_lease(&self, enclave: &EnclaveId, worker: &str) -> Result<Option<LeasedTask>> {
+        let now = now_ms() as i64;
+        self.sweep_expired_last_attempts(now).await?;
         let token = format!("{:016x}", rand::random::<u64>());
         let row = sqlx::query(
             "UPDATE queue_tasks SET state = 'leased', attempts = attempts + 1, lease_owner = ?, lease_token = ?, \
              lease_until = ?, updated_at = ? WHERE id = (SELECT id FROM queue_tasks WHERE enclave_id = ? AND \
-             ((state = 'ready' AND available_at <= ?) OR (state = 'leased' AND lease_until <= ?)) \
+             ((state = 'ready' AND available_at <= ?) OR (state = 'leased' AND lease_until <= ? AND attempts < ?)) \
              ORDER BY priority DESC, id LIMIT 1) \
              RETURNING id, job_id, round, payload, attempts",
         )
@@ -68,6 +93,7 @@ impl SqliteQueue {
         .bind(enclave.as_str())
         .bind(now)
         .bind(now)
+        .bind(i64::from(self.policy.max_attempts))
         .fetch_optional(&self.db.writer)
         .await?;
         let Some(row) = row else { return Ok(None) };
