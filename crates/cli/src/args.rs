@@ -39,6 +39,8 @@ pub enum Command {
     Submit(SubmitArgs),
     /// List the oracles of a running server.
     Oracles(OraclesArgs),
+    /// Check a receipt offline: signatures, consensus, image, log inclusion, checkpoint.
+    Verify(crate::ledger_args::VerifyArgs),
 }
 
 impl Command {
@@ -219,6 +221,9 @@ pub struct NodeArgs {
     /// Queue lease (a crashed worker's task is taken over after this long).
     #[arg(long, env = "VERITY_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub lease: Duration,
+    /// The transparency log.
+    #[command(flatten)]
+    pub ledger: crate::ledger_args::LedgerArgs,
 }
 
 fn fraction_open(s: &str) -> Result<f64, String> {
@@ -293,6 +298,7 @@ impl NodeArgs {
         config.offline_enclaves = offline;
         config.full_sync = self.sqlite_sync == SqliteSync::Full;
         config.worker_concurrency = self.worker_concurrency as usize;
+        config.ledger = self.ledger.config()?;
         config.settings = NodeSettings {
             rule,
             committee_size: enclaves as usize,

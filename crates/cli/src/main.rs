@@ -4,7 +4,9 @@
 mod args;
 mod check;
 mod client;
+mod ledger_args;
 mod serve;
+mod verify;
 mod worker;
 
 use anyhow::Result;
@@ -25,6 +27,13 @@ fn main() -> Result<()> {
             Command::Check(a) => check::run(a).await,
             Command::Submit(a) => client::submit(a).await,
             Command::Oracles(a) => client::oracles(a).await,
+            Command::Verify(a) => {
+                if verify::run(&a)? {
+                    Ok(())
+                } else {
+                    std::process::exit(1)
+                }
+            }
         }
     })
 }

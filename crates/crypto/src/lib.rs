@@ -10,6 +10,8 @@
 //!   HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, base mode).
 //! - [`attestation`]: attestation statements binding an enclave's keys; the
 //!   `dev` kind is explicit and insecure.
+//! - [`nautilus`]: signatures in the Sui Nautilus layout (Ed25519 over
+//!   `bcs(IntentMessage { intent, timestamp_ms, payload })`), checkable on chain.
 //! - [`notice`]: signed "started" notices from remote enclaves.
 //!
 //! Every fallible function returns [`CryptoError`].
@@ -17,6 +19,7 @@
 pub mod attestation;
 pub mod envelope;
 pub mod keys;
+pub mod nautilus;
 pub mod notice;
 pub mod signing;
 

@@ -42,6 +42,7 @@ pub struct Aggregator {
     key: AggregatorKey,
     settings: NodeSettings,
     events: EventBus,
+    ledger: std::sync::OnceLock<Arc<crate::ledger::Ledger>>,
 }
 
 impl Aggregator {
@@ -57,7 +58,13 @@ impl Aggregator {
             key,
             settings,
             events,
+            ledger: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Logs every final report from now on in `ledger` (before `completed` is announced).
+    pub fn attach_ledger(&self, ledger: Arc<crate::ledger::Ledger>) {
+        let _ = self.ledger.set(ledger);
     }
 
     /// The aggregator's public key (verifies final reports).
@@ -244,6 +251,12 @@ impl Aggregator {
                 let mut report = assemble(&ctx, &self.settings.rule, &outcome, &counted);
                 self.key.sign_final(&mut report);
                 if self.repo.complete_round(&report).await? {
+                    if let Some(ledger) = self.ledger.get()
+                        && let Err(e) = ledger.append_final_report(&report).await
+                    {
+                        // The catch-up sweep logs it later; the verdict stands.
+                        warn!(job = %job.job_id, error = %e.message, "final report not logged yet");
+                    }
                     m::record_decision(&report, job.created_ms);
                     info!(job = %job.job_id, verdict = %report.verdict, agreement = report.consensus_metadata.agreement_rate,
                         threshold_met = report.consensus_metadata.threshold_met, ?reason, "round decided");

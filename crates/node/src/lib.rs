@@ -7,6 +7,8 @@
 //!   report; a sweeper decides rounds whose deadline passed.
 //! - [`events`]: the [`EventBus`] behind Server-Sent Events.
 //! - [`http`]: routes and handlers (DESIGN.md §6), errors as JSON ([`error`]).
+//! - [`ledger`]: the transparency log service ([`ledger::Ledger`]): batched
+//!   appends, signed checkpoints, proofs and receipts.
 //! - [`metrics`]: Prometheus metric names and recorder.
 //! - [`runtime`]: the [`Node`] (`verity serve` embedded or `--role api`,
 //!   `verity check`), storage chosen by URL.
@@ -19,6 +21,7 @@ pub mod aggregator;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod ledger;
 pub mod metrics;
 pub mod runtime;
 pub mod settings;

@@ -92,6 +92,8 @@ pub struct EmbeddedConfig {
     pub queue_policy: QueuePolicy,
     /// Tasks each enclave worker runs at once.
     pub worker_concurrency: usize,
+    /// The transparency log.
+    pub ledger: crate::ledger::LedgerConfig,
 }
 
 impl EmbeddedConfig {
@@ -111,6 +113,7 @@ impl EmbeddedConfig {
             sync_blobs: true,
             queue_policy: QueuePolicy::default(),
             worker_concurrency: 4,
+            ledger: crate::ledger::LedgerConfig::default(),
         }
     }
 }
@@ -221,6 +224,20 @@ impl Node {
             identities.push(identity);
         }
 
+        let shutdown = CancellationToken::new();
+        let log_signer =
+            crate::ledger::load_or_create_log_key(&keys_dir.join("log.key"), &config.ledger.origin)
+                .map_err(StartError::Config)?;
+        let (ledger, ledger_tasks) = crate::ledger::Ledger::start(
+            verity_store::log::log_store(&db),
+            repo.clone(),
+            log_signer,
+            config.ledger.clone(),
+            shutdown.clone(),
+        )
+        .await
+        .map_err(StartError::Config)?;
+
         let events = EventBus::new(repo.clone());
         let aggregator = Arc::new(Aggregator::new(
             repo.clone(),
@@ -228,6 +245,7 @@ impl Node {
             config.settings.clone(),
             events.clone(),
         ));
+        aggregator.attach_ledger(ledger.clone());
         let uploads = Arc::new(UploadService::new(
             repo.clone(),
             queue.clone(),
@@ -244,15 +262,16 @@ impl Node {
             blobs: blobs.clone(),
             events,
             settings: config.settings.clone(),
+            ledger,
             metrics: crate::metrics::install(),
         };
 
-        let shutdown = CancellationToken::new();
-        let mut tasks = vec![tokio::spawn(sweep(
+        let mut tasks = ledger_tasks;
+        tasks.extend([tokio::spawn(sweep(
             aggregator.clone(),
             config.settings.sweep_every,
             shutdown.clone(),
-        ))];
+        ))]);
         let ensemble = Arc::new(Ensemble::new(
             verity_detect::detectors::standard(),
             EnsemblePolicy::default(),

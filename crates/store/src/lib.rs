@@ -5,6 +5,8 @@
 //! - [`JobQueue`] ([`queue`]): fan-out of verification tasks to enclaves with
 //!   leases, retries with backoff, dead letters and priorities.
 //! - [`Repository`] ([`repo`]): oracles, jobs, rounds, reports, events.
+//! - [`LogStore`] ([`log`]): the transparency log's entries, checkpoints and
+//!   anchors ([`SqliteLogStore`], [`PgLogStore`]; [`log::log_store`] picks one).
 //!
 //! Embedded adapters, used by `verity serve` with no configuration:
 //! - [`FileBlobStore`] ([`file_blobs`]): files under the data directory.
@@ -28,6 +30,7 @@
 pub mod blob;
 pub mod conformance;
 pub mod file_blobs;
+pub mod log;
 pub mod postgres;
 pub mod queue;
 pub mod redis_queue;
@@ -39,6 +42,8 @@ pub mod walrus;
 
 pub use blob::{BlobId, BlobStore};
 pub use file_blobs::FileBlobStore;
+pub use log::{AnchorRecord, LogEntry, LogStore, NewLogEntry, StoredCheckpoint};
+pub use postgres::PgLogStore;
 pub use postgres::{PgDb, PgQueue, PgRepository};
 pub use queue::{
     DeadLetter, Delivery, FailOutcome, FanOut, JobQueue, LeasedTask, QueuePolicy, QueueStats,
@@ -49,6 +54,7 @@ pub use repo::{
     SealedKeyRecord, StoredReport,
 };
 pub use s3::S3BlobStore;
+pub use sqlite::SqliteLogStore;
 pub use sqlite::{SqliteDb, SqliteQueue, SqliteRepository};
 pub use walrus::{WalrusBlobStore, WalrusConfig};
 

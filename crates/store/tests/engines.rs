@@ -307,3 +307,12 @@ async fn walrus_ids_are_real_and_limits_are_clear() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn postgres_log_store_meets_the_contract() {
+    let Some((_guard, db)) = pg().await else {
+        return;
+    };
+    verity_store::conformance::log_contract(&PgLogStore::new(db.clone()), &PgRepository::new(db))
+        .await;
+}

@@ -66,3 +66,13 @@ async fn file_blobs_meet_the_contract() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn sqlite_log_store_meets_the_contract() {
+    let (_dir, db) = db().await;
+    verity_store::conformance::log_contract(
+        &SqliteLogStore::new(db.clone()),
+        &SqliteRepository::new(db),
+    )
+    .await;
+}

@@ -3,5 +3,6 @@
 
 mod bad_input;
 mod harness;
+mod ledger;
 mod pipeline;
 mod recovery;

@@ -2,6 +2,7 @@
 
 mod enclaves;
 mod jobs;
+mod ledger;
 mod ops;
 mod reports;
 mod sse;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub events: EventBus,
     /// Settings.
     pub settings: NodeSettings,
+    /// The transparency log.
+    pub ledger: Arc<crate::ledger::Ledger>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
 }
@@ -68,6 +71,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/jobs/{job_id}/retry", post(jobs::retry_job))
         .route("/api/jobs/{job_id}/reports", get(jobs::job_reports))
         .route("/api/oracles", get(jobs::oracles))
+        .route("/api/jobs/{job_id}/receipt", get(ledger::receipt))
+        .route("/api/ledger/checkpoint", get(ledger::checkpoint))
+        .route("/api/ledger/checkpoints", get(ledger::checkpoints))
+        .route("/api/ledger/proof/{job_id}", get(ledger::proof))
+        .route("/api/ledger/consistency", get(ledger::consistency))
         .route("/api/enclaves/reports", post(reports::submit_report))
         .route("/api/enclaves/register", post(enclaves::register))
         .route("/api/enclaves/started", post(enclaves::started))

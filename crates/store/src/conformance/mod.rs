@@ -4,12 +4,15 @@
 //! expectation panics with what went wrong.
 //! - [`queue_contract`] ([`JobQueue`](crate::JobQueue), with [`contract_policy`]);
 //! - [`repository_contract`] ([`Repository`](crate::Repository));
-//! - [`blob_contract`] ([`BlobStore`](crate::BlobStore)).
+//! - [`blob_contract`] ([`BlobStore`](crate::BlobStore));
+//! - [`log_contract`] ([`LogStore`](crate::LogStore)).
 
 mod blobs;
+mod log;
 mod queue;
 mod repo;
 
 pub use blobs::blob_contract;
+pub use log::log_contract;
 pub use queue::{contract_policy, queue_contract};
 pub use repo::repository_contract;

@@ -18,7 +18,7 @@ pub async fn repository_contract(repo: &dyn Repository) {
     concurrent_saves_and_events(repo).await;
 }
 
-fn registration(id: &str) -> OracleRegistration {
+pub(crate) fn registration(id: &str) -> OracleRegistration {
     OracleRegistration {
         enclave_id: id.parse().unwrap(),
         signing_key: vec![1; 32],
@@ -30,7 +30,7 @@ fn registration(id: &str) -> OracleRegistration {
     }
 }
 
-fn new_job(media: Sha256Digest, blob: &str, committee: &[&str]) -> NewJob {
+pub(crate) fn new_job(media: Sha256Digest, blob: &str, committee: &[&str]) -> NewJob {
     NewJob {
         job_id: JobId::generate(),
         blob: BlobRecord {

@@ -1,0 +1,329 @@
+//! A real receipt (real keys, attestations, consensus, log and checkpoint)
+//! verifies; changing any field in turn is refused by the check that covers it.
+
+use verity_core::finalize::{RoundContext, assemble};
+use verity_core::*;
+use verity_crypto::{AggregatorKey, Attestation, DevAttestation, EnclaveKeys};
+use verity_receipt::entry::final_report_leaf;
+use verity_receipt::*;
+use verity_tlog::checkpoint::Checkpoint;
+use verity_tlog::note::NoteSigner;
+use verity_tlog::{MerkleTree, leaf_hash};
+
+struct Fixture {
+    receipt: Receipt,
+    log_key: NoteSigner,
+    aggregator: AggregatorKey,
+    enclave_keys: Vec<EnclaveKeys>,
+}
+
+fn enclave_report(job: &JobId, id: &str, verdict: Verdict, conf: f64) -> EnclaveReport {
+    EnclaveReport {
+        job_id: job.clone(),
+        round: 0,
+        enclave_id: id.parse().unwrap(),
+        media_sha256: Sha256Digest::of(b"the image"),
+        verdict,
+        confidence: Confidence::from_f64(conf),
+        detectors: vec![],
+        attestation: AttestationKind::DevInsecure,
+        timestamp_ms: 1_700_000_000_000,
+    }
+}
+
+/// The seed's vector: REAL (0.9, 1000), REAL (0.8, 500), AI (0.7, 1500).
+fn fixture() -> Fixture {
+    let job = JobId::generate();
+    let standing = [
+        ("enclave-1", Verdict::Real, 0.9, 1000),
+        ("enclave-2", Verdict::Real, 0.8, 500),
+        ("enclave-3", Verdict::AiGenerated, 0.7, 1500),
+    ];
+    let mut enclave_keys = Vec::new();
+    let mut signed = Vec::new();
+    let mut enclaves = Vec::new();
+    let mut ballots = Vec::new();
+    for (id, verdict, reputation, stake) in standing {
+        let keys = EnclaveKeys::generate();
+        let s = keys.sign_report(enclave_report(&job, id, verdict, 0.8));
+        let eid: EnclaveId = id.parse().unwrap();
+        enclaves.push(EnclaveInfo {
+            enclave_id: eid.clone(),
+            signing_key: keys.public().signing.to_vec(),
+            attestation: Attestation::Dev(DevAttestation::issue(&eid, &keys, 5)),
+        });
+        ballots.push(Ballot {
+            enclave_id: eid,
+            verdict,
+            confidence: s.report.confidence,
+            reputation,
+            stake,
+            report_digest: s.report.digest(),
+            attestation: AttestationKind::DevInsecure,
+        });
+        signed.push(s);
+        enclave_keys.push(keys);
+    }
+    let rule = ConsensusRule::default();
+    let outcome = rule.decide(&ballots).unwrap();
+    let ctx = RoundContext {
+        job_id: job.clone(),
+        round: 0,
+        media_sha256: Sha256Digest::of(b"the image"),
+        timestamp_ms: 1_700_000_000_500,
+    };
+    let reports: Vec<EnclaveReport> = signed.iter().map(|s| s.report.clone()).collect();
+    let mut fr = assemble(&ctx, &rule, &outcome, &reports);
+    let aggregator = AggregatorKey::generate();
+    aggregator.sign_final(&mut fr);
+    assert!(!fr.consensus_metadata.threshold_met, "63.1 % < 66 %");
+
+    let log_key = NoteSigner::generate("test.example/log").unwrap();
+    let mut tree = MerkleTree::new();
+    for i in 0..5u8 {
+        tree.push(&[i]);
+    }
+    let leaf = final_report_leaf(&fr);
+    let index = tree.push(&leaf);
+    for i in 0..3u8 {
+        tree.push(&[100 + i]);
+    }
+    let checkpoint = Checkpoint {
+        origin: "test.example/log".into(),
+        size: tree.size(),
+        root: tree.root(),
+        extensions: vec![],
+    };
+    let receipt = Receipt {
+        version: RECEIPT_VERSION.into(),
+        job_id: job,
+        consensus_inputs: ConsensusInputs::of(&fr),
+        final_report: fr,
+        enclave_reports: signed,
+        enclaves,
+        log: LogProof {
+            origin: "test.example/log".into(),
+            log_key: log_key.verifier().to_vkey(),
+            entry: LogEntryInfo {
+                index,
+                kind: EntryKind::FinalReport,
+                leaf,
+            },
+            inclusion_proof: InclusionProof {
+                leaf_index: index,
+                tree_size: tree.size(),
+                hashes: tree
+                    .inclusion_proof(index, tree.size())
+                    .unwrap()
+                    .into_iter()
+                    .map(Sha256Digest)
+                    .collect(),
+            },
+            checkpoint: checkpoint.sign(&log_key).unwrap(),
+        },
+        anchor: None,
+    };
+    Fixture {
+        receipt,
+        log_key,
+        aggregator,
+        enclave_keys,
+    }
+}
+
+fn options(f: &Fixture) -> VerifyOptions {
+    VerifyOptions {
+        log_key: Some(f.log_key.verifier()),
+        aggregator_key: Some(f.aggregator.public()),
+        image_sha256: Some(Sha256Digest::of(b"the image")),
+    }
+}
+
+fn failing_check(receipt: &Receipt, options: &VerifyOptions) -> &'static str {
+    verify_receipt(receipt, options, |_| {})
+        .expect_err("tampered receipt must be refused")
+        .check
+}
+
+#[test]
+fn an_untouched_receipt_passes_every_check() {
+    let f = fixture();
+    let mut seen = Vec::new();
+    let passed = verify_receipt(&f.receipt, &options(&f), |c| seen.push(c.name)).unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            "version",
+            "attestations",
+            "enclave-signatures",
+            "aggregator-signature",
+            "votes",
+            "consensus",
+            "image",
+            "log-entry",
+            "checkpoint-signature",
+            "inclusion"
+        ]
+    );
+    assert_eq!(passed.len(), 10);
+    // Without pinned keys it still verifies (against the receipt's own copies).
+    verify_receipt(&f.receipt, &VerifyOptions::default(), |_| {}).unwrap();
+    // And it survives a JSON round trip.
+    let json = serde_json::to_string(&f.receipt).unwrap();
+    let back: Receipt = serde_json::from_str(&json).unwrap();
+    verify_receipt(&back, &options(&f), |_| {}).unwrap();
+}
+
+type Tamper = (&'static str, &'static str, fn(&mut Receipt));
+
+#[test]
+fn every_field_tampered_in_turn_is_refused_by_its_check() {
+    let cases: Vec<Tamper> = vec![
+        ("version", "version", |r| r.version = "verity-receipt/v0".into()),
+        ("job id", "version", |r| r.job_id = JobId::generate()),
+        ("attestation signature", "attestations", |r| {
+            let Attestation::Dev(d) = &mut r.enclaves[0].attestation;
+            d.signature[0] ^= 1;
+        }),
+        ("attestation of another enclave", "attestations", |r| {
+            let other = r.enclaves[1].attestation.clone();
+            r.enclaves[0].attestation = other;
+        }),
+        ("listed signing key", "attestations", |r| {
+            r.enclaves[0].signing_key = r.enclaves[1].signing_key.clone()
+        }),
+        ("enclave verdict", "enclave-signatures", |r| {
+            r.enclave_reports[2].report.verdict = Verdict::Real
+        }),
+        ("enclave confidence", "enclave-signatures", |r| {
+            r.enclave_reports[0].report.confidence = Confidence::from_f64(0.99)
+        }),
+        ("enclave signature", "enclave-signatures", |r| {
+            r.enclave_reports[1].signature[7] ^= 0x40
+        }),
+        ("an enclave without attestation", "enclave-signatures", |r| {
+            r.enclaves.remove(0);
+        }),
+        ("final verdict", "aggregator-signature", |r| {
+            r.final_report.verdict = Verdict::AiGenerated
+        }),
+        ("agreement rate", "aggregator-signature", |r| {
+            r.final_report.consensus_metadata.agreement_rate = 0.9
+        }),
+        ("threshold met", "aggregator-signature", |r| {
+            r.final_report.consensus_metadata.threshold_met = true
+        }),
+        ("a vote's weight", "aggregator-signature", |r| {
+            r.final_report.consensus_metadata.votes[0].weight = 9.0
+        }),
+        ("media hash", "enclave-signatures", |r| {
+            r.final_report.media_sha256 = Sha256Digest::of(b"other")
+        }),
+        ("aggregator signature", "aggregator-signature", |r| {
+            r.final_report.aggregator_signature[0] ^= 1
+        }),
+        ("a report missing", "votes", |r| {
+            r.enclave_reports.pop();
+        }),
+        ("consensus input stake", "consensus", |r| {
+            r.consensus_inputs.ballots[0].stake = 10_000
+        }),
+        ("consensus input reputation", "consensus", |r| {
+            r.consensus_inputs.ballots[2].reputation = 1.0
+        }),
+        ("consensus threshold", "consensus", |r| {
+            r.consensus_inputs.threshold = 0.5
+        }),
+        ("log leaf", "log-entry", |r| r.log.entry.leaf[30] ^= 1),
+        ("log entry kind", "log-entry", |r| {
+            r.log.entry.kind = EntryKind::DisputeOutcome
+        }),
+        ("checkpoint body", "checkpoint-signature", |r| {
+            r.log.checkpoint = r.log.checkpoint.replacen("\n9\n", "\n10\n", 1)
+        }),
+        ("checkpoint signature", "checkpoint-signature", |r| {
+            let n = r.log.checkpoint.len();
+            let mut bytes = r.log.checkpoint.clone().into_bytes();
+            bytes[n - 5] = if bytes[n - 5] == b'A' { b'B' } else { b'A' };
+            r.log.checkpoint = String::from_utf8(bytes).unwrap();
+        }),
+        ("origin", "checkpoint-signature", |r| r.log.origin = "evil.example/log".into()),
+        ("proof hash", "inclusion", |r| r.log.inclusion_proof.hashes[0].0[0] ^= 1),
+        ("proof shortened", "inclusion", |r| {
+            r.log.inclusion_proof.hashes.pop();
+        }),
+        ("entry index", "inclusion", |r| {
+            r.log.entry.index += 1;
+            r.log.inclusion_proof.leaf_index += 1;
+        }),
+        ("proof tree size", "inclusion", |r| r.log.inclusion_proof.tree_size = 8),
+    ];
+    let f = fixture();
+    for (what, check, tamper) in cases {
+        let mut r = f.receipt.clone();
+        tamper(&mut r);
+        assert_eq!(failing_check(&r, &options(&f)), check, "tampered {what}");
+    }
+}
+
+#[test]
+fn a_resigned_report_with_a_wrong_consensus_is_caught_by_recomputation() {
+    // Whoever holds the aggregator key can sign anything: the consensus
+    // check recomputes it from the enclaves' own signed reports.
+    let f = fixture();
+    let mut r = f.receipt.clone();
+    r.final_report.verdict = Verdict::Real;
+    r.final_report.consensus_metadata.threshold_met = true;
+    f.aggregator.sign_final(&mut r.final_report);
+    r.log.entry.leaf = final_report_leaf(&r.final_report);
+    assert_eq!(failing_check(&r, &options(&f)), "consensus");
+
+    // Reputation inflated consistently in the signed votes and the inputs.
+    let mut r = f.receipt.clone();
+    let v = &mut r.final_report.consensus_metadata.votes[0];
+    v.reputation = 1.0;
+    v.weight = weight_of(1.0, v.stake);
+    f.aggregator.sign_final(&mut r.final_report);
+    r.consensus_inputs = ConsensusInputs::of(&r.final_report);
+    assert_eq!(failing_check(&r, &options(&f)), "consensus");
+
+    // A vote that claims another verdict than the enclave signed.
+    let mut r = f.receipt.clone();
+    r.final_report.consensus_metadata.votes[2].verdict = Verdict::Real;
+    f.aggregator.sign_final(&mut r.final_report);
+    assert_eq!(failing_check(&r, &options(&f)), "votes");
+    assert!(f.enclave_keys.len() == 3);
+}
+
+fn weight_of(reputation: f64, stake: u64) -> f64 {
+    verity_core::consensus::weight(reputation, stake)
+}
+
+#[test]
+fn pinned_keys_and_the_image_are_enforced() {
+    let f = fixture();
+    let mut o = options(&f);
+    o.image_sha256 = Some(Sha256Digest::of(b"another image"));
+    assert_eq!(failing_check(&f.receipt, &o), "image");
+    let mut o = options(&f);
+    o.aggregator_key = Some(AggregatorKey::generate().public());
+    assert_eq!(failing_check(&f.receipt, &o), "aggregator-signature");
+    let mut o = options(&f);
+    o.log_key = Some(NoteSigner::generate("test.example/log").unwrap().verifier());
+    assert_eq!(failing_check(&f.receipt, &o), "checkpoint-signature");
+    // The receipt's copy of the log key is ignored when a key is pinned, and
+    // an unpinned copy that did not sign the checkpoint is refused.
+    let attacker = NoteSigner::generate("test.example/log").unwrap();
+    let mut r = f.receipt.clone();
+    r.log.log_key = attacker.verifier().to_vkey();
+    verify_receipt(&r, &options(&f), |_| {}).unwrap();
+    let mut unpinned = options(&f);
+    unpinned.log_key = None;
+    assert_eq!(failing_check(&r, &unpinned), "checkpoint-signature");
+    // A checkpoint re-signed by the attacker passes only with the attacker's key.
+    let body = verity_tlog::note::open(&r.log.checkpoint, &[f.log_key.verifier()]).unwrap().text;
+    r.log.checkpoint = verity_tlog::sign_note(&body, std::slice::from_ref(&attacker)).unwrap();
+    verify_receipt(&r, &unpinned, |_| {}).unwrap();
+    assert_eq!(failing_check(&r, &options(&f)), "checkpoint-signature");
+    let _ = leaf_hash(b"");
+}
