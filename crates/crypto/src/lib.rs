@@ -10,6 +10,8 @@
 //!   HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305, base mode).
 //! - [`attestation`]: attestation statements binding an enclave's keys; the
 //!   `dev` kind is explicit and insecure.
+//! - [`nitro`]: AWS Nitro Enclaves attestation documents (COSE_Sign1, ES384,
+//!   certificate chain to the pinned AWS root), verified fail-closed.
 //! - [`notice`]: signed "started" notices from remote enclaves.
 //!
 //! Every fallible function returns [`CryptoError`].
@@ -17,12 +19,14 @@
 pub mod attestation;
 pub mod envelope;
 pub mod keys;
+pub mod nitro;
 pub mod notice;
 pub mod signing;
 
 pub use attestation::{Attestation, DevAttestation};
 pub use envelope::{DataKey, SealedKey, decrypt_media, encrypt_media, seal_data_key};
 pub use keys::{AggregatorKey, EnclaveKeys, PublicKeys};
+pub use nitro::{NitroError, NitroRoot, PcrPolicy, PcrSet};
 pub use notice::StartedNotice;
 pub use signing::{verify_final_report, verify_report};
 
@@ -60,4 +64,7 @@ pub enum CryptoError {
     /// An attestation statement does not hold.
     #[error("attestation refused: {0}")]
     Attestation(String),
+    /// A Nitro attestation document is refused.
+    #[error("nitro attestation refused: {0}")]
+    Nitro(#[from] NitroError),
 }
