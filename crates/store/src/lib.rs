@@ -5,6 +5,8 @@
 //! - [`JobQueue`] ([`queue`]): fan-out of verification tasks to enclaves with
 //!   leases, retries with backoff, dead letters and priorities.
 //! - [`Repository`] ([`repo`]): oracles, jobs, rounds, reports, events.
+//! - [`AttestationStore`] ([`attestation`]): verified enclave attestations,
+//!   their measurements, expiry and revocation.
 //!
 //! Embedded adapters, used by `verity serve` with no configuration:
 //! - [`FileBlobStore`] ([`file_blobs`]): files under the data directory.
@@ -25,6 +27,7 @@
 //!
 //! All fallible operations return [`StoreError`].
 
+pub mod attestation;
 pub mod blob;
 pub mod conformance;
 pub mod file_blobs;
@@ -37,9 +40,10 @@ pub mod select;
 pub mod sqlite;
 pub mod walrus;
 
+pub use attestation::{AttestationRecord, AttestationStore};
 pub use blob::{BlobId, BlobStore};
 pub use file_blobs::FileBlobStore;
-pub use postgres::{PgDb, PgQueue, PgRepository};
+pub use postgres::{PgAttestations, PgDb, PgQueue, PgRepository};
 pub use queue::{
     DeadLetter, Delivery, FailOutcome, FanOut, JobQueue, LeasedTask, QueuePolicy, QueueStats,
 };
@@ -49,7 +53,7 @@ pub use repo::{
     SealedKeyRecord, StoredReport,
 };
 pub use s3::S3BlobStore;
-pub use sqlite::{SqliteDb, SqliteQueue, SqliteRepository};
+pub use sqlite::{SqliteAttestations, SqliteDb, SqliteQueue, SqliteRepository};
 pub use walrus::{WalrusBlobStore, WalrusConfig};
 
 /// What can go wrong in storage.

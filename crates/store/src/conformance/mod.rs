@@ -4,12 +4,15 @@
 //! expectation panics with what went wrong.
 //! - [`queue_contract`] ([`JobQueue`](crate::JobQueue), with [`contract_policy`]);
 //! - [`repository_contract`] ([`Repository`](crate::Repository));
+//! - [`attestation_contract`] ([`AttestationStore`](crate::AttestationStore));
 //! - [`blob_contract`] ([`BlobStore`](crate::BlobStore)).
 
+mod attestation;
 mod blobs;
 mod queue;
 mod repo;
 
+pub use attestation::attestation_contract;
 pub use blobs::blob_contract;
 pub use queue::{contract_policy, queue_contract};
 pub use repo::repository_contract;

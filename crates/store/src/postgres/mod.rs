@@ -4,6 +4,7 @@
 //! holds a PostgreSQL advisory lock while migrating, so several processes
 //! starting at once migrate exactly once and the others wait for it.
 
+mod attestation;
 mod queue;
 mod repo;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+pub use attestation::PgAttestations;
 pub use queue::PgQueue;
 pub use repo::PgRepository;
 

@@ -6,6 +6,7 @@
 //! commit survives a process crash (`kill -9`); `--sqlite-sync full` also
 //! survives power loss at the cost of an fsync per commit.
 
+mod attestation;
 mod queue;
 mod repo;
 
@@ -17,6 +18,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use attestation::SqliteAttestations;
 pub use queue::SqliteQueue;
 pub use repo::SqliteRepository;
 
