@@ -23,7 +23,9 @@ pub mod nitro;
 pub mod notice;
 pub mod signing;
 
-pub use attestation::{Attestation, DevAttestation};
+pub use attestation::{
+    Attestation, DevAttestation, NitroAttestation, NitroCheck, VerifiedAttestation,
+};
 pub use envelope::{DataKey, SealedKey, decrypt_media, encrypt_media, seal_data_key};
 pub use keys::{AggregatorKey, EnclaveKeys, PublicKeys};
 pub use nitro::{NitroError, NitroRoot, PcrPolicy, PcrSet};

@@ -1,7 +1,7 @@
 //! The aggregator: checks enclave reports and decides rounds.
 //!
-//! A report is accepted only when its enclave is registered and not banned,
-//! its signature verifies with the registered key, it is for the job's
+//! A report is accepted only when its enclave is registered, not banned and
+//! holds a current attestation binding its key ([`crate::attest`]), its signature verifies with the registered key, it is for the job's
 //! current round and media, and its enclave sits on the round's committee.
 //! A second, different report from the same enclave for the same round is
 //! equivocation: both are kept as proof and the second is refused.
@@ -42,6 +42,7 @@ pub struct Aggregator {
     key: AggregatorKey,
     settings: NodeSettings,
     events: EventBus,
+    attest: Option<Arc<crate::attest::AttestationService>>,
 }
 
 impl Aggregator {
@@ -57,7 +58,14 @@ impl Aggregator {
             key,
             settings,
             events,
+            attest: None,
         }
+    }
+
+    /// Refuses reports from enclaves without a current attestation binding their key.
+    pub fn with_attestation(mut self, attest: Arc<crate::attest::AttestationService>) -> Self {
+        self.attest = Some(attest);
+        self
     }
 
     /// The aggregator's public key (verifies final reports).
@@ -114,6 +122,15 @@ impl Aggregator {
         verify_report(&oracle.signing_key, signed).map_err(|e| {
             ApiError::bad_request("bad_signature", format!("report signature: {e}"))
         })?;
+        if r.attestation != oracle.attestation {
+            return Err(ApiError::bad_request(
+                "attestation_kind_mismatch",
+                format!(
+                    "the report claims {} attestation, {} is registered with {}",
+                    r.attestation, r.enclave_id, oracle.attestation
+                ),
+            ));
+        }
         let job = self.job(&r.job_id).await?;
         if r.media_sha256 != job.media_sha256 {
             return Err(ApiError::bad_request(
@@ -216,6 +233,9 @@ impl Aggregator {
                 ),
             ));
         }
+        if let Some(attest) = &self.attest {
+            attest.check_reporter(&oracle).await?;
+        }
         Ok(oracle)
     }
 
@@ -317,6 +337,11 @@ impl Aggregator {
                 continue;
             };
             if oracle.banned || !job.committee.contains(&r.enclave_id) {
+                continue;
+            }
+            if let Some(attest) = &self.attest
+                && !attest.is_attested(&oracle).await?
+            {
                 continue;
             }
             ballots.push(Ballot {
