@@ -4,12 +4,20 @@
 //! its id and both public keys. It proves possession of the signing key and
 //! binds the X25519 key to it, and nothing else: not what code runs, not
 //! where. Reports relying on it say `attestation: "dev-insecure"`.
+//!
+//! The `nitro` kind carries an AWS Nitro Enclaves attestation document whose
+//! `user_data` (or `public_key`) is the [`key_binding`] of the enclave's id
+//! and both keys; [`Attestation::verify_with`] checks it with
+//! [`crate::nitro::verify_document`] against a [`NitroCheck`].
 
 use serde::{Deserialize, Serialize};
 use verity_core::{AttestationKind, EnclaveId};
 
 use crate::CryptoError;
 use crate::keys::{EnclaveKeys, PublicKeys};
+use crate::nitro::{
+    NitroExpectations, NitroRoot, PcrPolicy, VerifiedNitro, key_binding, verify_document,
+};
 use crate::signing::verify;
 
 /// Domain of dev attestation statements.
@@ -39,8 +47,52 @@ pub struct DevAttestation {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Attestation {
     /// Development mode: self-signed, insecure.
-    #[serde(rename = "dev-insecure")]
+    #[serde(rename = "dev-insecure", alias = "dev")]
     Dev(DevAttestation),
+    /// An AWS Nitro Enclaves attestation document binding the keys.
+    #[serde(rename = "nitro")]
+    Nitro(NitroAttestation),
+}
+
+/// A Nitro attestation as registered: the claimed keys and the document that binds them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NitroAttestation {
+    /// The enclave's Ed25519 public key, hex.
+    #[serde(with = "verity_core::report::hex_bytes")]
+    pub signing_key: Vec<u8>,
+    /// Its X25519 public key, hex.
+    #[serde(with = "verity_core::report::hex_bytes")]
+    pub encryption_key: Vec<u8>,
+    /// The COSE_Sign1 attestation document from the Nitro Secure Module, hex.
+    #[serde(with = "verity_core::report::hex_bytes")]
+    pub document: Vec<u8>,
+}
+
+/// What Nitro documents are checked against (dev statements ignore it).
+#[derive(Debug, Clone, Copy)]
+pub struct NitroCheck<'a> {
+    /// The trust anchor (normally [`NitroRoot::aws`]).
+    pub root: &'a NitroRoot,
+    /// Accepted measurements.
+    pub pcrs: &'a PcrPolicy,
+    /// The verifier's clock (Unix ms).
+    pub now_ms: u64,
+    /// Freshness window (ms); `None` for offline checks of archived documents.
+    pub max_age_ms: Option<u64>,
+    /// The nonce that was requested, if any.
+    pub nonce: Option<&'a [u8]>,
+}
+
+/// What a verified attestation establishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAttestation {
+    /// The keys it binds.
+    pub keys: PublicKeys,
+    /// Its kind.
+    pub kind: AttestationKind,
+    /// The verified Nitro document, for `nitro`.
+    pub nitro: Option<VerifiedNitro>,
 }
 
 impl Attestation {
@@ -48,18 +100,88 @@ impl Attestation {
     pub fn kind(&self) -> AttestationKind {
         match self {
             Attestation::Dev(_) => AttestationKind::DevInsecure,
+            Attestation::Nitro(_) => AttestationKind::Nitro,
         }
     }
 
-    /// Verifies the statement and returns the keys it binds.
+    /// Verifies a `dev` statement and returns the keys it binds; a `nitro`
+    /// document needs [`Self::verify_with`].
     ///
     /// # Errors
-    /// [`CryptoError::Attestation`] when the statement does not hold.
+    /// [`CryptoError::Attestation`] when the statement does not hold or is `nitro`.
     pub fn verify(&self, enclave_id: &EnclaveId) -> Result<PublicKeys, CryptoError> {
         match self {
             Attestation::Dev(dev) => dev.verify(enclave_id),
+            Attestation::Nitro(_) => Err(CryptoError::Attestation(
+                "a nitro document is verified against a PCR policy (verify_with)".into(),
+            )),
         }
     }
+
+    /// Verifies either kind; Nitro documents against `check`.
+    ///
+    /// # Errors
+    /// [`CryptoError::Attestation`] for dev statements and malformed keys,
+    /// [`CryptoError::Nitro`] with the specific reason for Nitro documents.
+    pub fn verify_with(
+        &self,
+        enclave_id: &EnclaveId,
+        check: &NitroCheck<'_>,
+    ) -> Result<VerifiedAttestation, CryptoError> {
+        match self {
+            Attestation::Dev(dev) => Ok(VerifiedAttestation {
+                keys: dev.verify(enclave_id)?,
+                kind: AttestationKind::DevInsecure,
+                nitro: None,
+            }),
+            Attestation::Nitro(n) => n.verify(enclave_id, check),
+        }
+    }
+}
+
+impl NitroAttestation {
+    /// Checks the document and that it binds `enclave_id` and the claimed keys.
+    ///
+    /// # Errors
+    /// [`CryptoError::Attestation`] for malformed keys, [`CryptoError::Nitro`] otherwise.
+    pub fn verify(
+        &self,
+        enclave_id: &EnclaveId,
+        check: &NitroCheck<'_>,
+    ) -> Result<VerifiedAttestation, CryptoError> {
+        let keys = public_keys(&self.signing_key, &self.encryption_key)?;
+        let binding = key_binding(enclave_id.as_str(), &keys.signing, &keys.encryption);
+        let verified = verify_document(
+            &self.document,
+            &NitroExpectations {
+                root: check.root,
+                pcrs: check.pcrs,
+                now_ms: check.now_ms,
+                max_age_ms: check.max_age_ms,
+                chain_time_ms: None,
+                nonce: check.nonce,
+                key_binding: Some(&binding),
+            },
+        )?;
+        Ok(VerifiedAttestation {
+            keys,
+            kind: AttestationKind::Nitro,
+            nitro: Some(verified),
+        })
+    }
+}
+
+fn public_keys(signing: &[u8], encryption: &[u8]) -> Result<PublicKeys, CryptoError> {
+    let signing: [u8; 32] = signing
+        .try_into()
+        .map_err(|_| CryptoError::Attestation("signing key is not 32 bytes".into()))?;
+    let encryption: [u8; 32] = encryption
+        .try_into()
+        .map_err(|_| CryptoError::Attestation("encryption key is not 32 bytes".into()))?;
+    Ok(PublicKeys {
+        signing,
+        encryption,
+    })
 }
 
 impl DevAttestation {
@@ -101,22 +223,10 @@ impl DevAttestation {
                 self.enclave_id
             )));
         }
-        let signing: [u8; 32] = self
-            .signing_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Attestation("signing key is not 32 bytes".into()))?;
-        let encryption: [u8; 32] = self
-            .encryption_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| CryptoError::Attestation("encryption key is not 32 bytes".into()))?;
-        verify(&signing, &self.statement_bytes(), &self.signature)
+        let keys = public_keys(&self.signing_key, &self.encryption_key)?;
+        verify(&keys.signing, &self.statement_bytes(), &self.signature)
             .map_err(|_| CryptoError::Attestation("self-signature does not verify".into()))?;
-        Ok(PublicKeys {
-            signing,
-            encryption,
-        })
+        Ok(keys)
     }
 }
 
@@ -132,7 +242,9 @@ mod tests {
         assert_eq!(att.verify(&id).unwrap(), keys.public());
         assert_eq!(att.kind(), AttestationKind::DevInsecure);
 
-        let Attestation::Dev(mut swapped) = att.clone();
+        let Attestation::Dev(mut swapped) = att.clone() else {
+            unreachable!()
+        };
         swapped.encryption_key = EnclaveKeys::generate().public().encryption.to_vec();
         assert!(
             swapped.verify(&id).is_err(),
@@ -143,5 +255,58 @@ mod tests {
         let json = serde_json::to_string(&att).unwrap();
         assert!(json.contains("\"kind\":\"dev-insecure\""));
         assert_eq!(serde_json::from_str::<Attestation>(&json).unwrap(), att);
+        let dev_alias = json.replace("dev-insecure", "dev");
+        assert_eq!(serde_json::from_str::<Attestation>(&dev_alias).unwrap(), att);
+    }
+
+    #[test]
+    fn a_nitro_document_that_binds_other_keys_is_refused() {
+        // A real document (Sui's test vector) whose user_data binds something
+        // else: claiming our keys with it is a key binding mismatch.
+        let document = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/nitro/sui_2024-11-14_debug_pcr34.cose"
+        ))
+        .unwrap();
+        let keys = EnclaveKeys::generate().public();
+        let att = Attestation::Nitro(NitroAttestation {
+            signing_key: keys.signing.to_vec(),
+            encryption_key: keys.encryption.to_vec(),
+            document,
+        });
+        assert_eq!(att.kind(), AttestationKind::Nitro);
+        let id: EnclaveId = "enclave-1".parse().unwrap();
+        assert!(att.verify(&id).is_err(), "nitro needs a policy");
+        let root = NitroRoot::aws();
+        let pcrs = PcrPolicy {
+            allowed: vec![],
+            allow_debug: true,
+        };
+        let check = NitroCheck {
+            root: &root,
+            pcrs: &pcrs,
+            now_ms: 0,
+            max_age_ms: None,
+            nonce: None,
+        };
+        match att.verify_with(&id, &check) {
+            Err(CryptoError::Nitro(e)) => {
+                assert_eq!(e.code(), "attestation_key_binding_mismatch", "{e}")
+            }
+            other => panic!("expected a key binding mismatch, got {other:?}"),
+        }
+        // With a freshness window, the 2024 document is stale first.
+        let fresh = NitroCheck {
+            now_ms: 1_900_000_000_000,
+            max_age_ms: Some(300_000),
+            ..check
+        };
+        match att.verify_with(&id, &fresh) {
+            Err(CryptoError::Nitro(e)) => assert_eq!(e.code(), "attestation_stale"),
+            other => panic!("expected stale, got {other:?}"),
+        }
+        let json = serde_json::to_value(&att).unwrap();
+        assert_eq!(json["kind"], "nitro");
+        assert_eq!(serde_json::from_value::<Attestation>(json).unwrap(), att);
     }
 }

@@ -12,6 +12,8 @@
 //!   `dev` kind is explicit and insecure.
 //! - [`nautilus`]: signatures in the Sui Nautilus layout (Ed25519 over
 //!   `bcs(IntentMessage { intent, timestamp_ms, payload })`), checkable on chain.
+//! - [`nitro`]: AWS Nitro Enclaves attestation documents (COSE_Sign1, ES384,
+//!   certificate chain to the pinned AWS root), verified fail-closed.
 //! - [`notice`]: signed "started" notices from remote enclaves.
 //!
 //! Every fallible function returns [`CryptoError`].
@@ -20,12 +22,16 @@ pub mod attestation;
 pub mod envelope;
 pub mod keys;
 pub mod nautilus;
+pub mod nitro;
 pub mod notice;
 pub mod signing;
 
-pub use attestation::{Attestation, DevAttestation};
+pub use attestation::{
+    Attestation, DevAttestation, NitroAttestation, NitroCheck, VerifiedAttestation,
+};
 pub use envelope::{DataKey, SealedKey, decrypt_media, encrypt_media, seal_data_key};
 pub use keys::{AggregatorKey, EnclaveKeys, PublicKeys};
+pub use nitro::{NitroError, NitroRoot, PcrPolicy, PcrSet};
 pub use notice::StartedNotice;
 pub use signing::{verify_final_report, verify_report};
 
@@ -63,4 +69,7 @@ pub enum CryptoError {
     /// An attestation statement does not hold.
     #[error("attestation refused: {0}")]
     Attestation(String),
+    /// A Nitro attestation document is refused.
+    #[error("nitro attestation refused: {0}")]
+    Nitro(#[from] NitroError),
 }

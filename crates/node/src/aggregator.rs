@@ -1,7 +1,7 @@
 //! The aggregator: checks enclave reports and decides rounds.
 //!
-//! A report is accepted only when its enclave is registered and not banned,
-//! its signature verifies with the registered key, it is for the job's
+//! A report is accepted only when its enclave is registered, not banned and
+//! holds a current attestation binding its key ([`crate::attest`]), its signature verifies with the registered key, it is for the job's
 //! current round and media, and its enclave sits on the round's committee.
 //! A second, different report from the same enclave for the same round is
 //! equivocation: both are kept as proof and the second is refused.
@@ -43,6 +43,7 @@ pub struct Aggregator {
     settings: NodeSettings,
     events: EventBus,
     ledger: std::sync::OnceLock<Arc<crate::ledger::Ledger>>,
+    attest: Option<Arc<crate::attest::AttestationService>>,
 }
 
 impl Aggregator {
@@ -59,12 +60,19 @@ impl Aggregator {
             settings,
             events,
             ledger: std::sync::OnceLock::new(),
+            attest: None,
         }
     }
 
     /// Logs every final report from now on in `ledger` (before `completed` is announced).
     pub fn attach_ledger(&self, ledger: Arc<crate::ledger::Ledger>) {
         let _ = self.ledger.set(ledger);
+    }
+
+    /// Refuses reports from enclaves without a current attestation binding their key.
+    pub fn with_attestation(mut self, attest: Arc<crate::attest::AttestationService>) -> Self {
+        self.attest = Some(attest);
+        self
     }
 
     /// The aggregator's public key (verifies final reports).
@@ -121,6 +129,15 @@ impl Aggregator {
         verify_report(&oracle.signing_key, signed).map_err(|e| {
             ApiError::bad_request("bad_signature", format!("report signature: {e}"))
         })?;
+        if r.attestation != oracle.attestation {
+            return Err(ApiError::bad_request(
+                "attestation_kind_mismatch",
+                format!(
+                    "the report claims {} attestation, {} is registered with {}",
+                    r.attestation, r.enclave_id, oracle.attestation
+                ),
+            ));
+        }
         let job = self.job(&r.job_id).await?;
         if r.media_sha256 != job.media_sha256 {
             return Err(ApiError::bad_request(
@@ -222,6 +239,9 @@ impl Aggregator {
                     oracle.ban_reason.clone().unwrap_or_default()
                 ),
             ));
+        }
+        if let Some(attest) = &self.attest {
+            attest.check_reporter(&oracle).await?;
         }
         Ok(oracle)
     }
@@ -330,6 +350,11 @@ impl Aggregator {
                 continue;
             };
             if oracle.banned || !job.committee.contains(&r.enclave_id) {
+                continue;
+            }
+            if let Some(attest) = &self.attest
+                && !attest.is_attested(&oracle).await?
+            {
                 continue;
             }
             ballots.push(Ballot {

@@ -5,6 +5,9 @@
 //! - [`aggregator`]: the [`Aggregator`]: verifies enclave reports, records
 //!   equivocation, decides rounds by weighted consensus and signs the final
 //!   report; a sweeper decides rounds whose deadline passed.
+//! - [`attest`]: the [`AttestationService`]: enclave registration by
+//!   attestation (`dev` or AWS Nitro), expiry, PCR allow-list reload and
+//!   revocation; reports from unattested keys are refused.
 //! - [`events`]: the [`EventBus`] behind Server-Sent Events.
 //! - [`http`]: routes and handlers (DESIGN.md §6), errors as JSON ([`error`]).
 //! - [`ledger`]: the transparency log service ([`ledger::Ledger`]): batched
@@ -18,6 +21,7 @@
 //! `verity-core`; this crate only applies them.
 
 pub mod aggregator;
+pub mod attest;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -28,6 +32,7 @@ pub mod settings;
 pub mod uploads;
 
 pub use aggregator::Aggregator;
+pub use attest::{AttestationConfig, AttestationMode, AttestationService};
 pub use error::ApiError;
 pub use events::EventBus;
 pub use runtime::{EmbeddedConfig, Node, Role, StartError};

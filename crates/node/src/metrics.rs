@@ -18,6 +18,14 @@ pub const EQUIVOCATIONS: &str = "verity_equivocations_total";
 pub const CONSENSUS: &str = "verity_consensus_total";
 /// Rounds failed for too few reports.
 pub const JOBS_FAILED: &str = "verity_jobs_failed_total";
+/// Enclave attestations verified and registered, by `kind`.
+pub const ATTESTATIONS_ACCEPTED: &str = "verity_attestations_accepted_total";
+/// Enclave attestations refused, by `reason`.
+pub const ATTESTATIONS_REFUSED: &str = "verity_attestations_refused_total";
+/// Enclave attestations revoked by a PCR allow-list reload.
+pub const ATTESTATIONS_REVOKED: &str = "verity_attestations_revoked_total";
+/// Reports refused because their key is not bound by a valid attestation, by `reason`.
+pub const REPORTS_UNATTESTED: &str = "verity_reports_unattested_total";
 /// Seconds from upload to a decided round.
 pub const UPLOAD_TO_VERDICT: &str = "verity_upload_to_verdict_seconds";
 

@@ -23,9 +23,7 @@ use verity_enclave::{
     EnclaveIdentity, EnclaveWorker, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
 };
 use verity_store::select::{BlobUrl, DbUrl, OpenedDb, QueueUrl, open_blobs, open_db, open_queue};
-use verity_store::{
-    JobQueue, JobRecord, OracleRegistration, QueuePolicy, Repository, StoreError, now_ms,
-};
+use verity_store::{JobQueue, JobRecord, QueuePolicy, Repository, StoreError, now_ms};
 
 use crate::aggregator::Aggregator;
 use crate::error::ApiError;
@@ -94,6 +92,8 @@ pub struct EmbeddedConfig {
     pub worker_concurrency: usize,
     /// The transparency log.
     pub ledger: crate::ledger::LedgerConfig,
+    /// Attestation kinds accepted, PCR allow-list, freshness and expiry.
+    pub attestation: crate::attest::AttestationConfig,
 }
 
 impl EmbeddedConfig {
@@ -114,6 +114,7 @@ impl EmbeddedConfig {
             queue_policy: QueuePolicy::default(),
             worker_concurrency: 4,
             ledger: crate::ledger::LedgerConfig::default(),
+            attestation: crate::attest::AttestationConfig::default(),
         }
     }
 }
@@ -217,10 +218,27 @@ impl Node {
         } else {
             Vec::new()
         };
+        if !ids.is_empty() && config.attestation.mode == crate::attest::AttestationMode::Nitro {
+            return Err(StartError::Config(
+                "VERITY_ATTESTATION=nitro: embedded enclaves can only make dev attestations; \
+                 run the API with --role api and workers inside Nitro enclaves"
+                    .into(),
+            ));
+        }
+        let attest = Arc::new(
+            crate::attest::AttestationService::new(
+                config.attestation.clone(),
+                repo.clone(),
+                db.attestations.clone(),
+                config.settings.oracle_stake,
+                config.settings.oracle_reputation,
+            )
+            .map_err(|e| StartError::Config(e.to_string()))?,
+        );
         let mut identities = Vec::new();
         for id in &ids {
             let identity = load_identity(&keys_dir, id)?;
-            register(&*repo, &identity, &config.settings).await?;
+            register(&attest, &identity).await?;
             identities.push(identity);
         }
 
@@ -239,12 +257,15 @@ impl Node {
         .map_err(StartError::Config)?;
 
         let events = EventBus::new(repo.clone());
-        let aggregator = Arc::new(Aggregator::new(
-            repo.clone(),
-            aggregator_key,
-            config.settings.clone(),
-            events.clone(),
-        ));
+        let aggregator = Arc::new(
+            Aggregator::new(
+                repo.clone(),
+                aggregator_key,
+                config.settings.clone(),
+                events.clone(),
+            )
+            .with_attestation(attest.clone()),
+        );
         aggregator.attach_ledger(ledger.clone());
         let uploads = Arc::new(UploadService::new(
             repo.clone(),
@@ -264,6 +285,7 @@ impl Node {
             settings: config.settings.clone(),
             ledger,
             metrics: crate::metrics::install(),
+            attest: attest.clone(),
         };
 
         let mut tasks = ledger_tasks;
@@ -272,6 +294,14 @@ impl Node {
             config.settings.sweep_every,
             shutdown.clone(),
         ))]);
+        if !identities.is_empty() {
+            tasks.push(tokio::spawn(renew_embedded(
+                attest.clone(),
+                keys_dir.clone(),
+                identities.iter().map(|i| i.id.clone()).collect(),
+                shutdown.clone(),
+            )));
+        }
         let ensemble = Arc::new(Ensemble::new(
             verity_detect::detectors::standard(),
             EnsemblePolicy::default(),
@@ -378,30 +408,47 @@ fn load_identity(keys_dir: &Path, id: &EnclaveId) -> Result<EnclaveIdentity, Sta
     })
 }
 
+/// Registers an embedded enclave in-process with a fresh `dev` attestation.
 async fn register(
-    repo: &dyn Repository,
+    attest: &crate::attest::AttestationService,
     identity: &EnclaveIdentity,
-    settings: &NodeSettings,
 ) -> Result<(), StartError> {
     let attestation = Attestation::Dev(DevAttestation::issue(
         &identity.id,
         &identity.keys,
         now_ms(),
     ));
-    let keys = attestation.verify(&identity.id)?;
-    let document =
-        serde_json::to_string(&attestation).map_err(|e| StartError::Config(e.to_string()))?;
-    repo.register_oracle(&OracleRegistration {
-        enclave_id: identity.id.clone(),
-        signing_key: keys.signing.to_vec(),
-        encryption_key: keys.encryption.to_vec(),
-        attestation_kind: attestation.kind(),
-        attestation: document,
-        initial_stake: settings.oracle_stake,
-        initial_reputation: settings.oracle_reputation,
-    })
-    .await?;
+    attest
+        .register(&identity.id, &attestation)
+        .await
+        .map_err(|e| StartError::Config(format!("registering {}: {}", identity.id, e.message)))?;
     Ok(())
+}
+
+/// Renews the embedded enclaves' registrations at half their lifetime.
+async fn renew_embedded(
+    attest: Arc<crate::attest::AttestationService>,
+    keys_dir: PathBuf,
+    enclaves: Vec<EnclaveId>,
+    shutdown: CancellationToken,
+) {
+    let every = (attest.config().ttl / 2).max(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        for id in &enclaves {
+            match load_identity(&keys_dir, id) {
+                Ok(identity) => {
+                    if let Err(e) = register(&attest, &identity).await {
+                        warn!(enclave = %id, error = %e, "renewing the attestation failed");
+                    }
+                }
+                Err(e) => warn!(enclave = %id, error = %e, "renewing the attestation failed"),
+            }
+        }
+    }
 }
 
 async fn sweep(aggregator: Arc<Aggregator>, every: Duration, shutdown: CancellationToken) {

@@ -182,7 +182,9 @@ fn every_field_tampered_in_turn_is_refused_by_its_check() {
         ("version", "version", |r| r.version = "verity-receipt/v0".into()),
         ("job id", "version", |r| r.job_id = JobId::generate()),
         ("attestation signature", "attestations", |r| {
-            let Attestation::Dev(d) = &mut r.enclaves[0].attestation;
+            let Attestation::Dev(d) = &mut r.enclaves[0].attestation else {
+                panic!("the fixture uses dev attestations");
+            };
             d.signature[0] ^= 1;
         }),
         ("attestation of another enclave", "attestations", |r| {

@@ -7,6 +7,8 @@
 //! - [`Repository`] ([`repo`]): oracles, jobs, rounds, reports, events.
 //! - [`LogStore`] ([`log`]): the transparency log's entries, checkpoints and
 //!   anchors ([`SqliteLogStore`], [`PgLogStore`]; [`log::log_store`] picks one).
+//! - [`AttestationStore`] ([`attestation`]): verified enclave attestations,
+//!   their measurements, expiry and revocation.
 //!
 //! Embedded adapters, used by `verity serve` with no configuration:
 //! - [`FileBlobStore`] ([`file_blobs`]): files under the data directory.
@@ -27,6 +29,7 @@
 //!
 //! All fallible operations return [`StoreError`].
 
+pub mod attestation;
 pub mod blob;
 pub mod conformance;
 pub mod file_blobs;
@@ -40,11 +43,12 @@ pub mod select;
 pub mod sqlite;
 pub mod walrus;
 
+pub use attestation::{AttestationRecord, AttestationStore};
 pub use blob::{BlobId, BlobStore};
 pub use file_blobs::FileBlobStore;
 pub use log::{AnchorRecord, LogEntry, LogStore, NewLogEntry, StoredCheckpoint};
 pub use postgres::PgLogStore;
-pub use postgres::{PgDb, PgQueue, PgRepository};
+pub use postgres::{PgAttestations, PgDb, PgQueue, PgRepository};
 pub use queue::{
     DeadLetter, Delivery, FailOutcome, FanOut, JobQueue, LeasedTask, QueuePolicy, QueueStats,
 };
@@ -55,7 +59,7 @@ pub use repo::{
 };
 pub use s3::S3BlobStore;
 pub use sqlite::SqliteLogStore;
-pub use sqlite::{SqliteDb, SqliteQueue, SqliteRepository};
+pub use sqlite::{SqliteAttestations, SqliteDb, SqliteQueue, SqliteRepository};
 pub use walrus::{WalrusBlobStore, WalrusConfig};
 
 /// What can go wrong in storage.

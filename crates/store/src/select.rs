@@ -192,6 +192,8 @@ fn parse_walrus(url: &str) -> Result<WalrusConfig, String> {
 pub struct OpenedDb {
     /// The repository.
     pub repo: Arc<dyn Repository>,
+    /// Verified enclave attestations.
+    pub attestations: Arc<dyn crate::AttestationStore>,
     /// The SQLite database (for its queue and for closing).
     pub sqlite: Option<SqliteDb>,
     /// The PostgreSQL pool (for closing).
@@ -220,6 +222,7 @@ pub async fn open_db(url: &DbUrl, sqlite_full_sync: bool) -> crate::Result<Opene
             let db = SqliteDb::open(path, sqlite_full_sync).await?;
             Ok(OpenedDb {
                 repo: Arc::new(SqliteRepository::new(db.clone())),
+                attestations: Arc::new(crate::SqliteAttestations::new(db.clone())),
                 sqlite: Some(db),
                 postgres: None,
             })
@@ -228,6 +231,7 @@ pub async fn open_db(url: &DbUrl, sqlite_full_sync: bool) -> crate::Result<Opene
             let db = PgDb::connect(url, 16, CONNECT_TIMEOUT).await?;
             Ok(OpenedDb {
                 repo: Arc::new(PgRepository::new(db.clone())),
+                attestations: Arc::new(crate::PgAttestations::new(db.clone())),
                 sqlite: None,
                 postgres: Some(db),
             })

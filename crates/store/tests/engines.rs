@@ -31,6 +31,14 @@ async fn postgres_repository_meets_the_contract() {
 }
 
 #[tokio::test]
+async fn postgres_attestations_meet_the_contract() {
+    let Some((_guard, db)) = pg().await else {
+        return;
+    };
+    verity_store::conformance::attestation_contract(&PgAttestations::new(db)).await;
+}
+
+#[tokio::test]
 async fn postgres_queue_meets_the_contract() {
     let Some((_guard, db)) = pg().await else {
         return;

@@ -15,6 +15,12 @@ async fn db() -> (tempfile::TempDir, SqliteDb) {
 }
 
 #[tokio::test]
+async fn sqlite_attestations_meet_the_contract() {
+    let (_dir, db) = db().await;
+    verity_store::conformance::attestation_contract(&SqliteAttestations::new(db)).await;
+}
+
+#[tokio::test]
 async fn sqlite_queue_meets_the_contract() {
     let (_dir, db) = db().await;
     queue_contract(&SqliteQueue::new(db, contract_policy())).await;

@@ -1,18 +1,22 @@
-//! Remote enclaves: `POST /api/enclaves/register` and `POST /api/enclaves/started`.
+//! Remote enclaves: `POST /api/enclaves/register` and `POST /api/enclaves/started`;
+//! `POST /api/admin/attestation/reload`.
 //!
 //! Registration takes `{enclaveId, attestation}` (a `verity_crypto::Attestation`
-//! document): the attestation is verified and the keys it binds are stored.
+//! document, `dev` or `nitro`): the attestation is verified under the
+//! aggregator's attestation mode and the keys it binds are stored, with the
+//! attestation's measurements and expiry (see [`crate::attest`]).
 //! A "started" notice is signed by the enclave and only marks progress.
+//! The reload endpoint (bearer `VERITY_ADMIN_TOKEN`) re-reads the PCR
+//! allow-list and revokes enclaves it no longer allows.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use verity_core::EnclaveId;
 use verity_crypto::{Attestation, StartedNotice};
-use verity_store::OracleRegistration;
 
 use super::AppState;
 use crate::error::ApiError;
@@ -34,28 +38,20 @@ pub(super) async fn register(
             format!("not a registration {{enclaveId, attestation}}: {e}"),
         )
     })?;
-    let keys = reg.attestation.verify(&reg.enclave_id).map_err(|e| {
-        ApiError::bad_request("bad_attestation", format!("attestation refused: {e}"))
-    })?;
-    let document = serde_json::to_string(&reg.attestation)
-        .map_err(|e| ApiError::bad_request("bad_attestation", e.to_string()))?;
-    let oracle = state
-        .repo
-        .register_oracle(&OracleRegistration {
-            enclave_id: reg.enclave_id.clone(),
-            signing_key: keys.signing.to_vec(),
-            encryption_key: keys.encryption.to_vec(),
-            attestation_kind: reg.attestation.kind(),
-            attestation: document,
-            initial_stake: state.settings.oracle_stake,
-            initial_reputation: state.settings.oracle_reputation,
-        })
+    let registered = state
+        .attest
+        .register(&reg.enclave_id, &reg.attestation)
         .await?;
+    let (oracle, record) = (registered.oracle, registered.record);
     tracing::info!(enclave = %oracle.enclave_id, attestation = oracle.attestation.as_str(), "enclave registered");
     Ok(Json(json!({
         "success": true,
         "enclaveId": oracle.enclave_id,
         "attestation": oracle.attestation.as_str(),
+        "measurements": record.measurements,
+        "verifiedAt": super::jobs::iso(record.verified_at_ms),
+        "expiresAt": super::jobs::iso(record.expires_at_ms),
+        "expiresInMs": record.expires_at_ms.saturating_sub(record.verified_at_ms),
         "reputation": oracle.reputation,
         "stake": oracle.stake,
         "banned": oracle.banned,
@@ -87,4 +83,36 @@ pub(super) async fn started(
         .started(&notice.job_id, notice.round, &notice.enclave_id)
         .await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "success": true }))))
+}
+
+/// `POST /api/admin/attestation/reload`: re-reads the PCR allow-list and
+/// revokes enclaves it no longer allows.
+pub(super) async fn reload(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let Some(token) = state.attest.config().admin_token.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "admin endpoints are disabled: set VERITY_ADMIN_TOKEN (--admin-token)",
+        ));
+    };
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), token.as_bytes())) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid `Authorization: Bearer <VERITY_ADMIN_TOKEN>` header is required",
+        ));
+    }
+    let outcome = state.attest.reload().await?;
+    Ok(Json(json!({ "success": true, "reload": outcome })))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

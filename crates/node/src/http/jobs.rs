@@ -118,6 +118,14 @@ pub(super) async fn retry_job(
 
 /// `GET /api/oracles`.
 pub(super) async fn oracles(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let attestations: std::collections::HashMap<_, _> = state
+        .attest
+        .records()
+        .await?
+        .into_iter()
+        .map(|r| (r.enclave_id.clone(), r))
+        .collect();
+    let now = verity_store::now_ms();
     let oracles: Vec<Value> = state
         .repo
         .oracles()
@@ -136,6 +144,17 @@ pub(super) async fn oracles(State(state): State<AppState>) -> Result<Json<Value>
                 "signingKey": verity_core::report::hex_encode(&o.signing_key),
                 "encryptionKey": verity_core::report::hex_encode(&o.encryption_key),
                 "registeredAt": iso(o.registered_at_ms),
+                "attestationStatus": attestations.get(&o.enclave_id).map(|r| json!({
+                    "kind": r.kind,
+                    "pcr0Prefix": r.pcr0.as_deref().map(|p| &p[..p.len().min(16)]),
+                    "debug": r.measurements.get("debug"),
+                    "verifiedAt": iso(r.verified_at_ms),
+                    "expiresAt": iso(r.expires_at_ms),
+                    "revokedAt": r.revoked_at_ms.map(iso),
+                    "revokeReason": r.revoke_reason,
+                    "valid": r.is_valid_at(now) && r.signing_key == o.signing_key
+                        && state.attest.mode().allows(r.kind),
+                })),
             })
         })
         .collect();

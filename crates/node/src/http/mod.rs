@@ -50,6 +50,8 @@ pub struct AppState {
     pub ledger: Arc<crate::ledger::Ledger>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Enclave attestations.
+    pub attest: Arc<crate::attest::AttestationService>,
 }
 
 /// Slow request bodies (slowloris-style) are cut after this long.
@@ -79,6 +81,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/enclaves/reports", post(reports::submit_report))
         .route("/api/enclaves/register", post(enclaves::register))
         .route("/api/enclaves/started", post(enclaves::started))
+        .route("/api/admin/attestation/reload", post(enclaves::reload))
         .route("/health", get(ops::health))
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))

@@ -4,14 +4,17 @@
 //! expectation panics with what went wrong.
 //! - [`queue_contract`] ([`JobQueue`](crate::JobQueue), with [`contract_policy`]);
 //! - [`repository_contract`] ([`Repository`](crate::Repository));
+//! - [`attestation_contract`] ([`AttestationStore`](crate::AttestationStore));
 //! - [`blob_contract`] ([`BlobStore`](crate::BlobStore));
 //! - [`log_contract`] ([`LogStore`](crate::LogStore)).
 
+mod attestation;
 mod blobs;
 mod log;
 mod queue;
 mod repo;
 
+pub use attestation::attestation_contract;
 pub use blobs::blob_contract;
 pub use log::log_contract;
 pub use queue::{contract_policy, queue_contract};

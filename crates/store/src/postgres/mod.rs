@@ -5,6 +5,7 @@
 //! starting at once migrate exactly once and the others wait for it.
 
 mod log;
+mod attestation;
 mod queue;
 mod repo;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 pub use log::PgLogStore;
+pub use attestation::PgAttestations;
 pub use queue::PgQueue;
 pub use repo::PgRepository;
 

@@ -7,6 +7,7 @@
 //! survives power loss at the cost of an fsync per commit.
 
 mod log;
+mod attestation;
 mod queue;
 mod repo;
 
@@ -19,6 +20,7 @@ use sqlx::sqlite::{
 };
 
 pub use log::SqliteLogStore;
+pub use attestation::SqliteAttestations;
 pub use queue::SqliteQueue;
 pub use repo::SqliteRepository;
 
