@@ -1,9 +1,10 @@
 //! `verity`: run the service (embedded, or API plus worker processes), check
-//! images in-process, submit to a server, list oracles. Thin wiring over the library crates.
+//! images in-process, submit to a server, list oracles, dispute verdicts. Thin wiring over the library crates.
 
 mod args;
 mod check;
 mod client;
+mod dispute;
 mod serve;
 mod worker;
 
@@ -25,6 +26,7 @@ fn main() -> Result<()> {
             Command::Check(a) => check::run(a).await,
             Command::Submit(a) => client::submit(a).await,
             Command::Oracles(a) => client::oracles(a).await,
+            Command::Dispute(a) => dispute::run(a).await,
         }
     })
 }

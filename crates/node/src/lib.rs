@@ -5,6 +5,9 @@
 //! - [`aggregator`]: the [`Aggregator`]: verifies enclave reports, records
 //!   equivocation, decides rounds by weighted consensus and signs the final
 //!   report; a sweeper decides rounds whose deadline passed.
+//! - [`disputes`]: the [`DisputeService`]: evidence, disputes and their
+//!   re-verification rounds, settlement, bans, equivocation slashing,
+//!   reputation from history, admin stake operations.
 //! - [`events`]: the [`EventBus`] behind Server-Sent Events.
 //! - [`http`]: routes and handlers (DESIGN.md §6), errors as JSON ([`error`]).
 //! - [`metrics`]: Prometheus metric names and recorder.
@@ -16,6 +19,7 @@
 //! `verity-core`; this crate only applies them.
 
 pub mod aggregator;
+pub mod disputes;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -25,6 +29,7 @@ pub mod settings;
 pub mod uploads;
 
 pub use aggregator::Aggregator;
+pub use disputes::{DisputeService, DisputeSettings};
 pub use error::ApiError;
 pub use events::EventBus;
 pub use runtime::{EmbeddedConfig, Node, Role, StartError};

@@ -90,6 +90,10 @@ pub struct EmbeddedConfig {
     pub queue_policy: QueuePolicy,
     /// Tasks each enclave worker runs at once.
     pub worker_concurrency: usize,
+    /// Disputes, stake economy and the admin token.
+    pub disputes: crate::disputes::DisputeSettings,
+    /// Byzantine simulation per embedded enclave (tests and demos only).
+    pub byzantine: Vec<(EnclaveId, verity_enclave::Byzantine)>,
 }
 
 impl EmbeddedConfig {
@@ -109,6 +113,8 @@ impl EmbeddedConfig {
             sync_blobs: true,
             queue_policy: QueuePolicy::default(),
             worker_concurrency: 4,
+            disputes: crate::disputes::DisputeSettings::default(),
+            byzantine: Vec::new(),
         }
     }
 }
@@ -204,9 +210,21 @@ impl Node {
             events.clone(),
             local.then(|| ids.clone()),
         ));
+        let disputes = Arc::new(crate::disputes::DisputeService::new(
+            repo.clone(),
+            verity_store::open_disputes(&db),
+            queue.clone(),
+            blobs.clone(),
+            uploads.clone(),
+            config.settings.clone(),
+            config.disputes.clone(),
+            events.clone(),
+        ));
+        aggregator.observe(disputes.clone());
         let state = AppState {
             uploads: uploads.clone(),
             aggregator: aggregator.clone(),
+            disputes: disputes.clone(),
             repo: repo.clone(),
             queue: queue.clone(),
             blobs: blobs.clone(),
@@ -216,11 +234,14 @@ impl Node {
         };
 
         let shutdown = CancellationToken::new();
-        let mut tasks = vec![tokio::spawn(sweep(
-            aggregator.clone(),
-            config.settings.sweep_every,
-            shutdown.clone(),
-        ))];
+        let mut tasks = vec![
+            tokio::spawn(sweep(
+                aggregator.clone(),
+                config.settings.sweep_every,
+                shutdown.clone(),
+            )),
+            tokio::spawn(disputes.clone().run(shutdown.clone())),
+        ];
         let ensemble = Arc::new(Ensemble::new(
             verity_detect::detectors::standard(),
             EnsemblePolicy::default(),
@@ -230,6 +251,14 @@ impl Node {
             if config.offline_enclaves.contains(&identity.id) {
                 warn!(enclave = %identity.id, "enclave registered but offline (fault simulation)");
                 continue;
+            }
+            let byzantine = config
+                .byzantine
+                .iter()
+                .find(|(id, _)| *id == identity.id)
+                .map(|(_, b)| *b);
+            if let Some(b) = byzantine {
+                warn!(enclave = %identity.id, behaviour = ?b, "BYZANTINE SIMULATION: this enclave misbehaves on purpose (test/demo only)");
             }
             let worker = Arc::new(EnclaveWorker::new(
                 Arc::new(identity),
@@ -241,11 +270,17 @@ impl Node {
                     worker_name: format!("embedded-{}", std::process::id()),
                     concurrency: config.worker_concurrency,
                     heartbeat: config.queue_policy.lease / 3,
+                    byzantine,
                     ..WorkerSettings::default()
                 },
             ));
             tasks.push(tokio::spawn(worker.run(shutdown.clone())));
         }
+        // Re-verification rounds first: they carry evidence the generic re-publishing lacks.
+        disputes
+            .republish_open()
+            .await
+            .map_err(|e| StartError::Config(e.message))?;
         let republished = uploads
             .republish_open()
             .await

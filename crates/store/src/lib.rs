@@ -5,6 +5,9 @@
 //! - [`JobQueue`] ([`queue`]): fan-out of verification tasks to enclaves with
 //!   leases, retries with backoff, dead letters and priorities.
 //! - [`Repository`] ([`repo`]): oracles, jobs, rounds, reports, events.
+//! - [`DisputeRepository`] ([`disputes`]): disputes, evidence, the stake
+//!   ledger, equivocation proofs, reputation history; on SQLite and
+//!   PostgreSQL in [`disputes_sql`].
 //!
 //! Embedded adapters, used by `verity serve` with no configuration:
 //! - [`FileBlobStore`] ([`file_blobs`]): files under the data directory.
@@ -27,6 +30,8 @@
 
 pub mod blob;
 pub mod conformance;
+pub mod disputes;
+pub mod disputes_sql;
 pub mod file_blobs;
 pub mod postgres;
 pub mod queue;
@@ -38,6 +43,11 @@ pub mod sqlite;
 pub mod walrus;
 
 pub use blob::{BlobId, BlobStore};
+pub use disputes::{
+    DisputeRecord, DisputeRepository, EquivocationProof, EvidenceRecord, FinalizedReport,
+    LedgerBatch, LedgerEntry, NewDispute, Resolution, RoundRecord,
+};
+pub use disputes_sql::{PgDisputes, SqliteDisputes, open_disputes};
 pub use file_blobs::FileBlobStore;
 pub use postgres::{PgDb, PgQueue, PgRepository};
 pub use queue::{

@@ -4,12 +4,15 @@
 //! expectation panics with what went wrong.
 //! - [`queue_contract`] ([`JobQueue`](crate::JobQueue), with [`contract_policy`]);
 //! - [`repository_contract`] ([`Repository`](crate::Repository));
+//! - [`dispute_contract`] ([`DisputeRepository`](crate::DisputeRepository));
 //! - [`blob_contract`] ([`BlobStore`](crate::BlobStore)).
 
 mod blobs;
+mod disputes;
 mod queue;
 mod repo;
 
 pub use blobs::blob_contract;
+pub use disputes::dispute_contract;
 pub use queue::{contract_policy, queue_contract};
 pub use repo::repository_contract;
