@@ -382,7 +382,10 @@ pub fn settle(policy: &DisputePolicy, outcome: Outcome, input: &SettleInput<'_>)
                     Some(Account::Treasury),
                     Some(challenger),
                     reward,
-                    format!("reward from the stake slashed by dispute {}", input.dispute_id),
+                    format!(
+                        "reward from the stake slashed by dispute {}",
+                        input.dispute_id
+                    ),
                 ));
             }
         }
@@ -465,11 +468,11 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::AttestationKind;
     use crate::ids::{JobId, Sha256Digest};
     use crate::report::{ConsensusMetadata, Vote};
     use crate::stake::Ledger;
     use crate::verdict::Confidence;
-    use crate::AttestationKind;
 
     fn vote(id: &str, verdict: Verdict, weight: f64) -> Vote {
         Vote {
@@ -513,15 +516,28 @@ mod tests {
     fn sui_addresses() {
         assert!(check_sui_address("0x1").is_ok());
         assert!(check_sui_address(&format!("0x{}", "aB".repeat(32))).is_ok());
-        for bad in ["", "0x", "1234", "0xg1", &format!("0x{}", "a".repeat(65)), "0X12"] {
+        for bad in [
+            "",
+            "0x",
+            "1234",
+            "0xg1",
+            &format!("0x{}", "a".repeat(65)),
+            "0X12",
+        ] {
             assert!(check_sui_address(bad).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn text_fields() {
-        assert_eq!(check_text("reason", " ", 10), Err(DisputeInputError::Missing("reason")));
-        assert!(matches!(check_text("reason", &"x".repeat(11), 10), Err(DisputeInputError::TooLong { .. })));
+        assert_eq!(
+            check_text("reason", " ", 10),
+            Err(DisputeInputError::Missing("reason"))
+        );
+        assert!(matches!(
+            check_text("reason", &"x".repeat(11), 10),
+            Err(DisputeInputError::TooLong { .. })
+        ));
         assert!(check_text("reason", "a\u{0}b", 10).is_err());
         assert!(check_text("reason", "fine\nline", 10).is_ok());
     }
@@ -570,18 +586,33 @@ mod tests {
         // Replay on top of the deposits: the challenger has bond + half of 200.
         let mut l = Ledger::new();
         for (id, stake) in &stakes {
-            l.apply(&Movement::new(EntryKind::Stake, None, Some(Account::Oracle(id.clone())), *stake, ""))
-                .unwrap();
-        }
-        l.apply(&Movement::new(EntryKind::Bond, None, Some(Account::Escrow("dsp_1".into())), 100, ""))
+            l.apply(&Movement::new(
+                EntryKind::Stake,
+                None,
+                Some(Account::Oracle(id.clone())),
+                *stake,
+                "",
+            ))
             .unwrap();
+        }
+        l.apply(&Movement::new(
+            EntryKind::Bond,
+            None,
+            Some(Account::Escrow("dsp_1".into())),
+            100,
+            "",
+        ))
+        .unwrap();
         for m in &s.movements {
             l.apply(m).unwrap();
         }
         assert_eq!(l.balance(&Account::Challenger("0xab".into())), 200);
         assert_eq!(l.balance(&Account::Treasury), 100);
         assert_eq!(l.balance(&Account::Oracle("liar-1".parse().unwrap())), 900);
-        assert_eq!(l.balance(&Account::Oracle("honest-1".parse().unwrap())), 1000);
+        assert_eq!(
+            l.balance(&Account::Oracle("honest-1".parse().unwrap())),
+            1000
+        );
         assert_eq!(l.balance(&Account::Escrow("dsp_1".into())), 0);
         assert_eq!(l.total(), l.expected_total());
     }
@@ -625,8 +656,15 @@ mod tests {
             window_ms: 1000,
         };
         assert!(ban.ban_reason(&[10], 100).is_none());
-        assert!(ban.ban_reason(&[10, 20], 100).unwrap().contains("slashed 2 times"));
-        assert!(ban.ban_reason(&[10, 20], 5000).is_none(), "old slashes expire");
+        assert!(
+            ban.ban_reason(&[10, 20], 100)
+                .unwrap()
+                .contains("slashed 2 times")
+        );
+        assert!(
+            ban.ban_reason(&[10, 20], 5000).is_none(),
+            "old slashes expire"
+        );
         let off = BanPolicy {
             after_slashes: 0,
             window_ms: 1000,
@@ -639,7 +677,11 @@ mod tests {
         assert_eq!(score(Verdict::Uncertain, Verdict::Real, 1), None);
         assert_eq!(score(Verdict::Real, Verdict::Uncertain, 1), None);
         assert!(score(Verdict::Real, Verdict::Real, 1).unwrap().correct);
-        assert!(!score(Verdict::AiGenerated, Verdict::Real, 1).unwrap().correct);
+        assert!(
+            !score(Verdict::AiGenerated, Verdict::Real, 1)
+                .unwrap()
+                .correct
+        );
     }
 
     #[test]

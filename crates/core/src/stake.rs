@@ -232,7 +232,9 @@ impl Ledger {
     ///
     /// # Errors
     /// The first movement that cannot be applied.
-    pub fn replay<'a>(movements: impl IntoIterator<Item = &'a Movement>) -> Result<Self, LedgerError> {
+    pub fn replay<'a>(
+        movements: impl IntoIterator<Item = &'a Movement>,
+    ) -> Result<Self, LedgerError> {
         let mut ledger = Ledger::new();
         for m in movements {
             ledger.apply(m)?;
@@ -314,8 +316,14 @@ mod tests {
     #[test]
     fn overdraft_is_refused_and_changes_nothing() {
         let mut l = Ledger::new();
-        l.apply(&Movement::new(EntryKind::Stake, None, Some(oracle(1)), 100, "s"))
-            .unwrap();
+        l.apply(&Movement::new(
+            EntryKind::Stake,
+            None,
+            Some(oracle(1)),
+            100,
+            "s",
+        ))
+        .unwrap();
         let before = l.clone();
         let err = l
             .apply(&Movement::new(
@@ -326,16 +334,25 @@ mod tests {
                 "x",
             ))
             .unwrap_err();
-        assert!(matches!(err, LedgerError::Insufficient { balance: 100, .. }));
+        assert!(matches!(
+            err,
+            LedgerError::Insufficient { balance: 100, .. }
+        ));
         assert_eq!(l, before);
     }
 
     #[test]
     fn shapes_are_checked() {
-        let deposit_with_source =
-            Movement::new(EntryKind::Bond, Some(oracle(1)), Some(Account::Treasury), 1, "");
+        let deposit_with_source = Movement::new(
+            EntryKind::Bond,
+            Some(oracle(1)),
+            Some(Account::Treasury),
+            1,
+            "",
+        );
         assert!(deposit_with_source.check_shape().is_err());
-        let self_transfer = Movement::new(EntryKind::Slash, Some(oracle(1)), Some(oracle(1)), 1, "");
+        let self_transfer =
+            Movement::new(EntryKind::Slash, Some(oracle(1)), Some(oracle(1)), 1, "");
         assert!(self_transfer.check_shape().is_err());
     }
 

@@ -31,7 +31,9 @@ impl FromStr for Byzantine {
         match s {
             "lie" => Ok(Byzantine::Lie),
             "equivocate" => Ok(Byzantine::Equivocate),
-            other => Err(format!("unknown Byzantine behaviour {other:?} (lie, equivocate)")),
+            other => Err(format!(
+                "unknown Byzantine behaviour {other:?} (lie, equivocate)"
+            )),
         }
     }
 }

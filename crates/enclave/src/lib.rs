@@ -23,8 +23,8 @@ pub mod process;
 pub mod sink;
 pub mod worker;
 
-pub use http_sink::HttpSink;
 pub use byzantine::Byzantine;
+pub use http_sink::HttpSink;
 pub use process::{EnclaveIdentity, TaskError, open_evidence, process_task, process_task_with};
 pub use sink::{ReportSink, SinkError, SubmitOutcome};
 pub use worker::{EnclaveWorker, WorkerSettings};

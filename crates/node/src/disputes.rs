@@ -137,9 +137,11 @@ pub struct DisputeService {
 fn media_error(e: MediaError) -> ApiError {
     use axum::http::StatusCode;
     match e {
-        MediaError::TooLarge { .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "file_too_large", e.to_string())
-        }
+        MediaError::TooLarge { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "file_too_large",
+            e.to_string(),
+        ),
         MediaError::Unsupported(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -202,7 +204,9 @@ impl DisputeService {
         let sha = Sha256Digest::of(&bytes);
         let oracles = self.uploads.eligible().await?;
         if oracles.is_empty() {
-            return Err(ApiError::unavailable("no active enclave can receive evidence"));
+            return Err(ApiError::unavailable(
+                "no active enclave can receive evidence",
+            ));
         }
         let recipients: Vec<(EnclaveId, Vec<u8>)> = oracles
             .iter()
@@ -288,9 +292,9 @@ impl DisputeService {
         if job.is_empty() {
             return Err(ApiError::bad_request("missing_field", "jobId is required"));
         }
-        let job_id: JobId = job
-            .parse()
-            .map_err(|e: verity_core::IdError| ApiError::bad_request("bad_job_id", e.to_string()))?;
+        let job_id: JobId = job.parse().map_err(|e: verity_core::IdError| {
+            ApiError::bad_request("bad_job_id", e.to_string())
+        })?;
         let challenger = field("challengerAddress")?;
         dispute::check_sui_address(&challenger).map_err(bad)?;
         let evidence_id = field("evidenceCID")?;
@@ -318,7 +322,10 @@ impl DisputeService {
             return Err(if existing.state.is_open() {
                 ApiError::conflict(
                     "dispute_open",
-                    format!("dispute {} is already open for {}", existing.dispute_id, job.job_id),
+                    format!(
+                        "dispute {} is already open for {}",
+                        existing.dispute_id, job.job_id
+                    ),
                 )
             } else {
                 ApiError::conflict(
@@ -335,7 +342,10 @@ impl DisputeService {
             _ => {
                 return Err(ApiError::conflict(
                     "job_not_completed",
-                    format!("only COMPLETED jobs can be disputed; {} is {}", job.job_id, job.status),
+                    format!(
+                        "only COMPLETED jobs can be disputed; {} is {}",
+                        job.job_id, job.status
+                    ),
                 ));
             }
         };
@@ -471,7 +481,9 @@ impl DisputeService {
                 },
                 evidence: Some(TaskEvidence {
                     evidence_id: d.evidence_id.clone(),
-                    blob_id: ev_key.and(evidence.as_ref()).map(|e| e.blob.blob_id.clone()),
+                    blob_id: ev_key
+                        .and(evidence.as_ref())
+                        .map(|e| e.blob.blob_id.clone()),
                     sha256: ev_key.and(evidence.as_ref()).map(|e| e.blob.media_sha256),
                     sealed_key: ev_key.map(|k| SealedKeyWire {
                         enc: k.enc.clone(),
@@ -510,7 +522,11 @@ impl DisputeService {
     }
 
     /// Settles a decided re-verification round.
-    async fn settle_decided(&self, d: &DisputeRecord, report: &FinalReport) -> Result<(), ApiError> {
+    async fn settle_decided(
+        &self,
+        d: &DisputeRecord,
+        report: &FinalReport,
+    ) -> Result<(), ApiError> {
         let disputed = self
             .disputes
             .round(&d.job_id, d.disputed_round)
@@ -539,7 +555,11 @@ impl DisputeService {
             },
         );
         let now = now_ms();
-        let slashed: Vec<EnclaveId> = settlement.slashes.iter().map(|s| s.enclave_id.clone()).collect();
+        let slashed: Vec<EnclaveId> = settlement
+            .slashes
+            .iter()
+            .map(|s| s.enclave_id.clone())
+            .collect();
         let bans = self.bans_after(&slashed, now).await?;
         let (state, text) = match outcome {
             Outcome::Overturned => (
@@ -612,7 +632,12 @@ impl DisputeService {
     }
 
     /// Ends a dispute whose re-verification failed: bond refunded, old verdict restored.
-    async fn reject(&self, d: &DisputeRecord, failed_round: u32, why: &str) -> Result<(), ApiError> {
+    async fn reject(
+        &self,
+        d: &DisputeRecord,
+        failed_round: u32,
+        why: &str,
+    ) -> Result<(), ApiError> {
         let disputed = self
             .disputes
             .round(&d.job_id, d.disputed_round)
@@ -625,10 +650,15 @@ impl DisputeService {
                 Some(Account::Escrow(d.dispute_id.clone())),
                 Some(Account::Challenger(d.challenger.clone())),
                 d.bond,
-                format!("re-verification of dispute {} could not decide", d.dispute_id),
+                format!(
+                    "re-verification of dispute {} could not decide",
+                    d.dispute_id
+                ),
             ));
         }
-        let text = format!("re-verification failed ({why}); the bond is refunded and the earlier verdict stands");
+        let text = format!(
+            "re-verification failed ({why}); the bond is refunded and the earlier verdict stands"
+        );
         let resolution = Resolution {
             dispute_id: d.dispute_id.clone(),
             state: DisputeState::Rejected,
@@ -691,7 +721,9 @@ impl DisputeService {
             } else {
                 Vec::new()
             };
-            let bans = self.bans_after(std::slice::from_ref(&proof.enclave_id), now).await?;
+            let bans = self
+                .bans_after(std::slice::from_ref(&proof.enclave_id), now)
+                .await?;
             let batch = LedgerBatch {
                 movements,
                 dispute_id: None,
@@ -796,7 +828,9 @@ impl DisputeService {
             .disputes
             .dispute_for_job(job_id)
             .await?
-            .ok_or_else(|| ApiError::not_found("dispute_not_found", format!("{job_id} has no dispute")))?;
+            .ok_or_else(|| {
+                ApiError::not_found("dispute_not_found", format!("{job_id} has no dispute"))
+            })?;
         let disputed = self.disputes.round(job_id, d.disputed_round).await?;
         let reverified = self.disputes.round(job_id, d.reverify_round).await?;
         let reverify_reports = self.repo.reports(job_id, d.reverify_round).await?;
@@ -830,7 +864,8 @@ impl DisputeService {
             second["status"] = json!(job.status);
             second["committee"] = json!(job.committee);
             second["reportsReceived"] = json!(reverify_reports.len());
-            second["reports"] = json!(reverify_reports.iter().map(|r| json!({
+            second["reports"] =
+                json!(reverify_reports.iter().map(|r| json!({
                 "enclaveId": r.signed.report.enclave_id, "verdict": r.signed.report.verdict,
                 "reportDigest": r.digest,
             })).collect::<Vec<_>>());
@@ -864,11 +899,12 @@ impl DisputeService {
                 .map(|e| &e.movement),
         )
         .map_err(|e| ApiError::unavailable(format!("the stake ledger does not replay: {e}")))?;
-        let state = if d.state == DisputeState::PendingReverification && !reverify_reports.is_empty() {
-            DisputeState::Reverifying
-        } else {
-            d.state
-        };
+        let state =
+            if d.state == DisputeState::PendingReverification && !reverify_reports.is_empty() {
+                DisputeState::Reverifying
+            } else {
+                d.state
+            };
         Ok(json!({
             "success": true,
             "disputeId": d.dispute_id,
@@ -992,7 +1028,10 @@ impl DisputeService {
         if !locks.is_empty() {
             return Err(ApiError::conflict(
                 "stake_locked",
-                format!("{id}'s stake is locked by open dispute(s) {}", locks.join(", ")),
+                format!(
+                    "{id}'s stake is locked by open dispute(s) {}",
+                    locks.join(", ")
+                ),
             ));
         }
         self.disputes
@@ -1016,9 +1055,16 @@ impl DisputeService {
     ///
     /// # Errors
     /// 404 unknown oracle.
-    pub async fn admin_ban(&self, id: &EnclaveId, reason: Option<&str>) -> Result<Oracle, ApiError> {
+    pub async fn admin_ban(
+        &self,
+        id: &EnclaveId,
+        reason: Option<&str>,
+    ) -> Result<Oracle, ApiError> {
         if !self.disputes.set_ban(id, reason).await? {
-            return Err(ApiError::not_found("oracle_not_found", format!("no oracle {id}")));
+            return Err(ApiError::not_found(
+                "oracle_not_found",
+                format!("no oracle {id}"),
+            ));
         }
         warn!(enclave = %id, ?reason, "oracle ban changed by an administrator");
         self.oracle(id).await

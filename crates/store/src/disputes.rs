@@ -192,8 +192,11 @@ pub struct FinalizedReport {
 #[async_trait]
 pub trait DisputeRepository: Send + Sync {
     /// Stores an evidence blob's record and its sealed data keys.
-    async fn store_evidence(&self, evidence: &EvidenceRecord, keys: &[SealedKeyRecord])
-    -> Result<()>;
+    async fn store_evidence(
+        &self,
+        evidence: &EvidenceRecord,
+        keys: &[SealedKeyRecord],
+    ) -> Result<()>;
 
     /// Evidence by id.
     async fn evidence(&self, id: &str) -> Result<Option<EvidenceRecord>>;

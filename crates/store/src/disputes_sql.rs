@@ -666,10 +666,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_for_postgres() {
-        assert_eq!(
-            PgDisputes::sql("a = ? AND b = ?"),
-            "a = $1 AND b = $2"
-        );
+        assert_eq!(PgDisputes::sql("a = ? AND b = ?"), "a = $1 AND b = $2");
         assert_eq!(SqliteDisputes::sql("a = ?"), "a = ?");
     }
 }

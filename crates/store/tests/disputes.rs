@@ -13,7 +13,11 @@ async fn sqlite_disputes_meet_the_contract() {
     let db = SqliteDb::open(&dir.path().join("verity.db"), false)
         .await
         .unwrap();
-    dispute_contract(&SqliteRepository::new(db.clone()), &SqliteDisputes::new(&db)).await;
+    dispute_contract(
+        &SqliteRepository::new(db.clone()),
+        &SqliteDisputes::new(&db),
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -44,7 +44,12 @@ fn stripped_capture() -> Vec<u8> {
 }
 
 async fn post_json(server: &Server, path: &str, body: &Value) -> reqwest::Response {
-    client().post(server.url(path)).json(body).send().await.unwrap()
+    client()
+        .post(server.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn get_json(server: &Server, path: &str) -> Value {
@@ -84,7 +89,10 @@ async fn wait_resolved(server: &Server, job: &str) -> Value {
     let start = Instant::now();
     loop {
         let view = get_json(server, &format!("/api/dispute/{job}")).await;
-        if matches!(view["state"].as_str(), Some("upheld" | "overturned" | "rejected")) {
+        if matches!(
+            view["state"].as_str(),
+            Some("upheld" | "overturned" | "rejected")
+        ) {
             return view;
         }
         assert!(
@@ -126,7 +134,10 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
             .env("VERITY_DISPUTE_REWARD", "0.5"),
     )
     .await;
-    assert_eq!(server.oracles().await["oracles"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        server.oracles().await["oracles"].as_array().unwrap().len(),
+        5
+    );
 
     // Committees are 3 of 5, chosen from the job id: upload until two jobs
     // have both liars on their committee (each does with probability 3/10).
@@ -149,11 +160,18 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
             }
         }
     }
-    assert_eq!(captured.len(), 2, "no two committees with both liars in 80 uploads");
+    assert_eq!(
+        captured.len(),
+        2,
+        "no two committees with both liars in 80 uploads"
+    );
     for job in &captured {
         let decided = server.wait_decided(job).await;
         assert_eq!(decided["status"], "COMPLETED", "{decided}");
-        assert_eq!(decided["report"]["verdict"], "AI_GENERATED", "the liars won round 0: {decided}");
+        assert_eq!(
+            decided["report"]["verdict"], "AI_GENERATED",
+            "the liars won round 0: {decided}"
+        );
     }
 
     // Dispute the first with real evidence: the original capture file.
@@ -189,16 +207,28 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
     assert_eq!(votes.len(), 5);
     for v in votes {
         let liar = matches!(v["enclaveId"].as_str(), Some("enclave-4" | "enclave-5"));
-        assert_eq!(v["verdict"], if liar { "AI_GENERATED" } else { "REAL" }, "{v}");
+        assert_eq!(
+            v["verdict"],
+            if liar { "AI_GENERATED" } else { "REAL" },
+            "{v}"
+        );
     }
     let mut slashed: Vec<(String, u64)> = view["slashes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["enclaveId"].as_str().unwrap().to_owned(), s["amount"].as_u64().unwrap()))
+        .map(|s| {
+            (
+                s["enclaveId"].as_str().unwrap().to_owned(),
+                s["amount"].as_u64().unwrap(),
+            )
+        })
         .collect();
     slashed.sort();
-    assert_eq!(slashed, vec![("enclave-4".into(), 100), ("enclave-5".into(), 100)]);
+    assert_eq!(
+        slashed,
+        vec![("enclave-4".into(), 100), ("enclave-5".into(), 100)]
+    );
     let kinds: Vec<&str> = view["bondMovements"]
         .as_array()
         .unwrap()
@@ -206,7 +236,10 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
         .map(|m| m["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["bond", "refund", "reward"]);
-    assert_eq!(view["challengerBalance"], 200, "bond 100 back + half of 200 slashed");
+    assert_eq!(
+        view["challengerBalance"], 200,
+        "bond 100 back + half of 200 slashed"
+    );
     assert_eq!(view["escrowBalance"], 0);
 
     // The job shows the new verdict; the old round and its reports are archived.
@@ -221,7 +254,10 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
         .map(|(e, _)| e)
         .collect();
     assert!(events.contains(&"disputed".to_owned()), "{events:?}");
-    assert!(events.contains(&"dispute_resolved".to_owned()), "{events:?}");
+    assert!(
+        events.contains(&"dispute_resolved".to_owned()),
+        "{events:?}"
+    );
 
     // Stakes, slash counts and reputations moved; the liars are not banned yet.
     let oracles = server.oracles().await;
@@ -244,11 +280,27 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
     // The repeat liars lose the second dispute, through the CLI, and are banned.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_verity"))
         .args(["dispute", &captured[1], "--evidence-cid", &evidence])
-        .args(["--reason", "same photograph, same lie", "--challenger", CHALLENGER])
-        .args(["--server", &server.base, "--wait", "--json", "--timeout", "60s"])
+        .args([
+            "--reason",
+            "same photograph, same lie",
+            "--challenger",
+            CHALLENGER,
+        ])
+        .args([
+            "--server",
+            &server.base,
+            "--wait",
+            "--json",
+            "--timeout",
+            "60s",
+        ])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let second: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(second["state"], "overturned", "{second}");
     assert_eq!(second["challengerBalance"], 200 + 100 + 90, "{second}");
@@ -258,7 +310,10 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
         assert_eq!(o["stake"], 810, "{o}");
         assert_eq!(o["slashes"], 2, "{o}");
         assert_eq!(o["banned"], true, "{o}");
-        assert!(o["banReason"].as_str().unwrap().contains("slashed 2 times"), "{o}");
+        assert!(
+            o["banReason"].as_str().unwrap().contains("slashed 2 times"),
+            "{o}"
+        );
     }
     assert_conserved(&get_json(&server, "/api/stake").await);
 
@@ -330,13 +385,23 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
             .upload_ok(fixture("xmp_dst_trainedAlgorithmicMedia.jpg"), "ai.jpg")
             .await;
         let body = server.job(&job).await;
-        if body["committee"].as_array().unwrap().iter().any(|m| m == "enclave-4") {
+        if body["committee"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "enclave-4")
+        {
             break job;
         }
     };
     expect_error(
         "job not completed",
-        post_json(&server, "/api/dispute", &dispute_body(&pending, "evidence_blob")).await,
+        post_json(
+            &server,
+            "/api/dispute",
+            &dispute_body(&pending, "evidence_blob"),
+        )
+        .await,
         409,
         "job_not_completed",
     )
@@ -349,7 +414,12 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
     assert_eq!(decided["report"]["verdict"], "AI_GENERATED");
 
     // The seed's own free-form evidence id: accepted, recorded as unresolved.
-    let response = post_json(&server, "/api/dispute", &dispute_body(&job, "evidence_blob")).await;
+    let response = post_json(
+        &server,
+        "/api/dispute",
+        &dispute_body(&job, "evidence_blob"),
+    )
+    .await;
     assert_eq!(response.status(), 202);
     let accepted: Value = response.json().await.unwrap();
     assert_eq!(accepted["evidenceResolved"], false);
@@ -361,14 +431,22 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
     assert_eq!(during["report"]["mayChange"], true);
     expect_error(
         "dispute already open",
-        post_json(&server, "/api/dispute", &dispute_body(&job, "evidence_blob")).await,
+        post_json(
+            &server,
+            "/api/dispute",
+            &dispute_body(&job, "evidence_blob"),
+        )
+        .await,
         409,
         "dispute_open",
     )
     .await;
     let open = get_json(&server, &format!("/api/dispute/{job}")).await;
     assert!(
-        matches!(open["state"].as_str(), Some("pending_reverification" | "reverifying")),
+        matches!(
+            open["state"].as_str(),
+            Some("pending_reverification" | "reverifying")
+        ),
         "{open}"
     );
     // The stake of the oracles whose votes are disputed is locked.
@@ -396,8 +474,18 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
         .iter()
         .filter(|m| m["kind"] == "forfeit")
         .collect();
-    assert_eq!(forfeits.iter().map(|m| m["amount"].as_u64().unwrap()).sum::<u64>(), 100);
-    assert!(forfeits.iter().all(|m| m["to"].as_str().unwrap().starts_with("oracle:")));
+    assert_eq!(
+        forfeits
+            .iter()
+            .map(|m| m["amount"].as_u64().unwrap())
+            .sum::<u64>(),
+        100
+    );
+    assert!(
+        forfeits
+            .iter()
+            .all(|m| m["to"].as_str().unwrap().starts_with("oracle:"))
+    );
     assert_eq!(view["challengerBalance"], 0);
     let stake = get_json(&server, "/api/stake").await;
     assert_conserved(&stake);
@@ -412,23 +500,99 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
     // Rejections of POST /api/dispute.
     let unknown = "job_01jd0000000000000000000000";
     let cases: Vec<(&str, Value, u16, &str)> = vec![
-        ("unknown job", dispute_body(unknown, "e"), 404, "job_not_found"),
-        ("malformed job id", dispute_body("nope", "e"), 400, "bad_job_id"),
-        ("missing jobId", json!({"challengerAddress": CHALLENGER, "evidenceCID": "e", "reason": "r"}), 400, "missing_field"),
-        ("missing address", json!({"jobId": job, "evidenceCID": "e", "reason": "r"}), 400, "missing_field"),
-        ("missing evidence", json!({"jobId": job, "challengerAddress": CHALLENGER, "reason": "r"}), 400, "missing_field"),
-        ("empty evidence", json!({"jobId": job, "challengerAddress": CHALLENGER, "evidenceCID": "", "reason": "r"}), 400, "missing_field"),
-        ("missing reason", json!({"jobId": job, "challengerAddress": CHALLENGER, "evidenceCID": "e"}), 400, "missing_field"),
-        ("address without 0x", json!({"jobId": job, "challengerAddress": "8f3a", "evidenceCID": "e", "reason": "r"}), 400, "bad_field"),
-        ("bare 0x", json!({"jobId": job, "challengerAddress": "0x", "evidenceCID": "e", "reason": "r"}), 400, "bad_field"),
-        ("non-hex address", json!({"jobId": job, "challengerAddress": "0xzz", "evidenceCID": "e", "reason": "r"}), 400, "bad_field"),
-        ("65 hex digits", json!({"jobId": job, "challengerAddress": format!("0x{}", "a".repeat(65)), "evidenceCID": "e", "reason": "r"}), 400, "bad_field"),
-        ("oversized evidenceCID", json!({"jobId": job, "challengerAddress": CHALLENGER, "evidenceCID": "e".repeat(257), "reason": "r"}), 400, "field_too_long"),
-        ("oversized reason", json!({"jobId": job, "challengerAddress": CHALLENGER, "evidenceCID": "e", "reason": "r".repeat(2001)}), 400, "field_too_long"),
-        ("number as address", json!({"jobId": job, "challengerAddress": 7, "evidenceCID": "e", "reason": "r"}), 400, "bad_field"),
+        (
+            "unknown job",
+            dispute_body(unknown, "e"),
+            404,
+            "job_not_found",
+        ),
+        (
+            "malformed job id",
+            dispute_body("nope", "e"),
+            400,
+            "bad_job_id",
+        ),
+        (
+            "missing jobId",
+            json!({"challengerAddress": CHALLENGER, "evidenceCID": "e", "reason": "r"}),
+            400,
+            "missing_field",
+        ),
+        (
+            "missing address",
+            json!({"jobId": job, "evidenceCID": "e", "reason": "r"}),
+            400,
+            "missing_field",
+        ),
+        (
+            "missing evidence",
+            json!({"jobId": job, "challengerAddress": CHALLENGER, "reason": "r"}),
+            400,
+            "missing_field",
+        ),
+        (
+            "empty evidence",
+            json!({"jobId": job, "challengerAddress": CHALLENGER, "evidenceCID": "", "reason": "r"}),
+            400,
+            "missing_field",
+        ),
+        (
+            "missing reason",
+            json!({"jobId": job, "challengerAddress": CHALLENGER, "evidenceCID": "e"}),
+            400,
+            "missing_field",
+        ),
+        (
+            "address without 0x",
+            json!({"jobId": job, "challengerAddress": "8f3a", "evidenceCID": "e", "reason": "r"}),
+            400,
+            "bad_field",
+        ),
+        (
+            "bare 0x",
+            json!({"jobId": job, "challengerAddress": "0x", "evidenceCID": "e", "reason": "r"}),
+            400,
+            "bad_field",
+        ),
+        (
+            "non-hex address",
+            json!({"jobId": job, "challengerAddress": "0xzz", "evidenceCID": "e", "reason": "r"}),
+            400,
+            "bad_field",
+        ),
+        (
+            "65 hex digits",
+            json!({"jobId": job, "challengerAddress": format!("0x{}", "a".repeat(65)), "evidenceCID": "e", "reason": "r"}),
+            400,
+            "bad_field",
+        ),
+        (
+            "oversized evidenceCID",
+            json!({"jobId": job, "challengerAddress": CHALLENGER, "evidenceCID": "e".repeat(257), "reason": "r"}),
+            400,
+            "field_too_long",
+        ),
+        (
+            "oversized reason",
+            json!({"jobId": job, "challengerAddress": CHALLENGER, "evidenceCID": "e", "reason": "r".repeat(2001)}),
+            400,
+            "field_too_long",
+        ),
+        (
+            "number as address",
+            json!({"jobId": job, "challengerAddress": 7, "evidenceCID": "e", "reason": "r"}),
+            400,
+            "bad_field",
+        ),
     ];
     for (what, body, status, code) in cases {
-        expect_error(what, post_json(&server, "/api/dispute", &body).await, status, code).await;
+        expect_error(
+            what,
+            post_json(&server, "/api/dispute", &body).await,
+            status,
+            code,
+        )
+        .await;
     }
     let not_json = client()
         .post(server.url("/api/dispute"))
@@ -446,7 +610,11 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
     assert_eq!(huge.status(), 413);
     expect_error(
         "no dispute",
-        client().get(server.url(&format!("/api/dispute/{pending}"))).send().await.unwrap(),
+        client()
+            .get(server.url(&format!("/api/dispute/{pending}")))
+            .send()
+            .await
+            .unwrap(),
         404,
         "dispute_not_found",
     )
@@ -457,7 +625,12 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
     );
     expect_error(
         "evidence that is not an image",
-        client().post(server.url("/api/evidence")).multipart(form).send().await.unwrap(),
+        client()
+            .post(server.url("/api/evidence"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap(),
         415,
         "unsupported_media_type",
     )
@@ -466,15 +639,29 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
     // Admin: 401 without the token; the seed's slashOracle with it.
     let slash = json!({ "reason": "manual review found forged reports", "slashAmount": 50 });
     let url = server.url("/api/admin/oracles/enclave-1/slash");
-    expect_error("no token", client().post(&url).json(&slash).send().await.unwrap(), 401, "unauthorized").await;
     expect_error(
-        "wrong token",
-        client().post(&url).bearer_auth("not-the-token-at-all").json(&slash).send().await.unwrap(),
+        "no token",
+        client().post(&url).json(&slash).send().await.unwrap(),
         401,
         "unauthorized",
     )
     .await;
-    let before = oracle(&server.oracles().await, "enclave-1")["stake"].as_u64().unwrap();
+    expect_error(
+        "wrong token",
+        client()
+            .post(&url)
+            .bearer_auth("not-the-token-at-all")
+            .json(&slash)
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "unauthorized",
+    )
+    .await;
+    let before = oracle(&server.oracles().await, "enclave-1")["stake"]
+        .as_u64()
+        .unwrap();
     let slashed: Value = client()
         .post(&url)
         .bearer_auth(ADMIN_TOKEN)
@@ -514,7 +701,12 @@ async fn disputes_after_the_window_are_refused() {
     tokio::time::sleep(Duration::from_millis(5)).await;
     expect_error(
         "window closed",
-        post_json(&server, "/api/dispute", &dispute_body(&job, "evidence_blob")).await,
+        post_json(
+            &server,
+            "/api/dispute",
+            &dispute_body(&job, "evidence_blob"),
+        )
+        .await,
         409,
         "dispute_window_closed",
     )
@@ -544,7 +736,11 @@ async fn an_equivocating_enclave_is_slashed_with_both_reports_as_proof() {
         if !body["equivocations"].as_array().unwrap().is_empty() && banned {
             break body;
         }
-        assert!(start.elapsed() < DEADLINE, "no equivocation slashed: {body}\n{}", server.log());
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no equivocation slashed: {body}\n{}",
+            server.log()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let proof = &proofs["equivocations"][0];
@@ -558,6 +754,9 @@ async fn an_equivocating_enclave_is_slashed_with_both_reports_as_proof() {
     let o = oracle(&server.oracles().await, "enclave-3").clone();
     assert_eq!(o["slashes"], 1, "{o}");
     assert_eq!(o["stake"], 900, "{o}");
-    assert!(o["banReason"].as_str().unwrap().contains("slashed 1 time "), "{o}");
+    assert!(
+        o["banReason"].as_str().unwrap().contains("slashed 1 time "),
+        "{o}"
+    );
     assert_conserved(&get_json(&server, "/api/stake").await);
 }

@@ -67,7 +67,10 @@ impl Detector for EvidenceMatch {
         let (ours, theirs) = match (media.pixels(), evidence.pixels()) {
             (Ok(a), Ok(b)) => (dhash(a), dhash(b)),
             (Err(e), _) => {
-                return not_applicable(self, vec![format!("disputed image cannot be decoded: {e}")]);
+                return not_applicable(
+                    self,
+                    vec![format!("disputed image cannot be decoded: {e}")],
+                );
             }
             (_, Err(e)) => {
                 return not_applicable(self, vec![format!("evidence cannot be decoded: {e}")]);
@@ -82,7 +85,10 @@ impl Detector for EvidenceMatch {
                 self,
                 DetectorVerdict::NotApplicable,
                 0.0,
-                vec![matched, "the evidence shows a different picture; ignored".into()],
+                vec![
+                    matched,
+                    "the evidence shows a different picture; ignored".into(),
+                ],
             );
         }
         let mut ai = Vec::new();
@@ -164,7 +170,10 @@ mod tests {
         let other = picture(11, 64, 48);
         assert!((dhash(&a) ^ dhash(&other)).count_ones() > MAX_DISTANCE);
         let m = Media::new(&png, MediaFormat::Png);
-        assert_eq!(EvidenceMatch.detect(&m).verdict, DetectorVerdict::NotApplicable);
+        assert_eq!(
+            EvidenceMatch.detect(&m).verdict,
+            DetectorVerdict::NotApplicable
+        );
     }
 
     #[test]
@@ -191,7 +200,8 @@ mod tests {
         );
         let r = EvidenceMatch.detect(&Media::new(&png, MediaFormat::Png).with_evidence(&other));
         assert_eq!(r.verdict, DetectorVerdict::NotApplicable);
-        let r = EvidenceMatch.detect(&Media::new(&png, MediaFormat::Png).with_evidence(b"not an image"));
+        let r = EvidenceMatch
+            .detect(&Media::new(&png, MediaFormat::Png).with_evidence(b"not an image"));
         assert_eq!(r.verdict, DetectorVerdict::NotApplicable);
     }
 }

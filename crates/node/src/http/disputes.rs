@@ -35,7 +35,11 @@ pub(super) async fn open(
 fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
     let status = e.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(status, "body_too_large", "the request body is larger than 64 KiB")
+        ApiError::new(
+            status,
+            "body_too_large",
+            "the request body is larger than 64 KiB",
+        )
     } else {
         ApiError::bad_request("bad_body", e.body_text())
     }
@@ -70,7 +74,10 @@ pub(super) async fn evidence(
                 "the request body exceeds the upload limit",
             )
         } else {
-            ApiError::bad_request("bad_multipart", format!("malformed multipart body: {}", e.body_text()))
+            ApiError::bad_request(
+                "bad_multipart",
+                format!("malformed multipart body: {}", e.body_text()),
+            )
         }
     };
     let mut file = None;
@@ -177,7 +184,9 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     if same {
         Ok(())
     } else {
-        Err(unauthorized("missing or wrong admin token (Authorization: Bearer …)"))
+        Err(unauthorized(
+            "missing or wrong admin token (Authorization: Bearer …)",
+        ))
     }
 }
 
@@ -218,9 +227,15 @@ pub(super) async fn admin_slash(
     verity_core::dispute::check_text("reason", &b.reason, verity_core::dispute::MAX_REASON)
         .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
     if b.slash_amount == 0 {
-        return Err(ApiError::bad_request("bad_field", "slashAmount must be at least 1"));
+        return Err(ApiError::bad_request(
+            "bad_field",
+            "slashAmount must be at least 1",
+        ));
     }
-    let o = state.disputes.admin_slash(&id, b.slash_amount, &b.reason).await?;
+    let o = state
+        .disputes
+        .admin_slash(&id, b.slash_amount, &b.reason)
+        .await?;
     Ok(Json(oracle_json(&o)))
 }
 
@@ -241,9 +256,14 @@ pub(super) async fn admin_stake(
     let id = parse_enclave(&raw)?;
     let b: AmountBody = parse_body(&body, "{amount}")?;
     if b.amount == 0 {
-        return Err(ApiError::bad_request("bad_field", "amount must be at least 1"));
+        return Err(ApiError::bad_request(
+            "bad_field",
+            "amount must be at least 1",
+        ));
     }
-    Ok(Json(oracle_json(&state.disputes.admin_stake(&id, b.amount).await?)))
+    Ok(Json(oracle_json(
+        &state.disputes.admin_stake(&id, b.amount).await?,
+    )))
 }
 
 /// `POST /api/admin/oracles/{id}/withdraw` `{amount}` (409 while its stake is locked).
@@ -257,9 +277,14 @@ pub(super) async fn admin_withdraw(
     let id = parse_enclave(&raw)?;
     let b: AmountBody = parse_body(&body, "{amount}")?;
     if b.amount == 0 {
-        return Err(ApiError::bad_request("bad_field", "amount must be at least 1"));
+        return Err(ApiError::bad_request(
+            "bad_field",
+            "amount must be at least 1",
+        ));
     }
-    Ok(Json(oracle_json(&state.disputes.admin_withdraw(&id, b.amount).await?)))
+    Ok(Json(oracle_json(
+        &state.disputes.admin_withdraw(&id, b.amount).await?,
+    )))
 }
 
 #[derive(Deserialize)]
@@ -283,7 +308,9 @@ pub(super) async fn admin_ban(
     verity_core::dispute::check_text("reason", &reason, verity_core::dispute::MAX_REASON)
         .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
     let reason = format!("banned by an administrator: {reason}");
-    Ok(Json(oracle_json(&state.disputes.admin_ban(&id, Some(&reason)).await?)))
+    Ok(Json(oracle_json(
+        &state.disputes.admin_ban(&id, Some(&reason)).await?,
+    )))
 }
 
 /// `POST /api/admin/oracles/{id}/unban`.
@@ -294,7 +321,9 @@ pub(super) async fn admin_unban(
 ) -> Result<Json<Value>, ApiError> {
     authorize(&state, &headers)?;
     let id = parse_enclave(&raw)?;
-    Ok(Json(oracle_json(&state.disputes.admin_ban(&id, None).await?)))
+    Ok(Json(oracle_json(
+        &state.disputes.admin_ban(&id, None).await?,
+    )))
 }
 
 #[derive(Deserialize)]

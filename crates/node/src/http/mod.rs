@@ -85,7 +85,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/oracles", post(disputes::admin_register))
         .route("/api/admin/oracles/{id}/slash", post(disputes::admin_slash))
         .route("/api/admin/oracles/{id}/stake", post(disputes::admin_stake))
-        .route("/api/admin/oracles/{id}/withdraw", post(disputes::admin_withdraw))
+        .route(
+            "/api/admin/oracles/{id}/withdraw",
+            post(disputes::admin_withdraw),
+        )
         .route("/api/admin/oracles/{id}/ban", post(disputes::admin_ban))
         .route("/api/admin/oracles/{id}/unban", post(disputes::admin_unban))
         .route("/health", get(ops::health))

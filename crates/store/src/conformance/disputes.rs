@@ -70,7 +70,10 @@ async fn ledger_batches_are_checked_and_idempotent(
         ..LedgerBatch::default()
     };
     assert!(disputes.post(&slash(100)).await.unwrap());
-    assert!(!disputes.post(&slash(100)).await.unwrap(), "same key: no-op");
+    assert!(
+        !disputes.post(&slash(100)).await.unwrap(),
+        "same key: no-op"
+    );
     let d1 = repo.oracle(&id("d1")).await.unwrap().unwrap();
     assert_eq!((d1.stake, d1.slashes), (900, 1));
     let before = disputes.ledger(None).await.unwrap().len();
@@ -78,7 +81,11 @@ async fn ledger_batches_are_checked_and_idempotent(
         Err(StoreError::Conflict(_)) => {}
         other => panic!("an overdraft must be refused, got {other:?}"),
     }
-    assert_eq!(disputes.ledger(None).await.unwrap().len(), before, "nothing stored");
+    assert_eq!(
+        disputes.ledger(None).await.unwrap().len(),
+        before,
+        "nothing stored"
+    );
     assert_eq!(repo.oracle(&id("d1")).await.unwrap().unwrap().slashes, 1);
     assert_eq!(disputes.slash_times(&id("d1")).await.unwrap(), vec![50]);
 
@@ -89,7 +96,10 @@ async fn ledger_batches_are_checked_and_idempotent(
     assert!(!repo.oracle(&id("d2")).await.unwrap().unwrap().banned);
     assert!(!disputes.set_ban(&id("nobody"), None).await.unwrap());
     disputes.set_reputation(&id("d2"), 0.42).await.unwrap();
-    assert_eq!(repo.oracle(&id("d2")).await.unwrap().unwrap().reputation, 0.42);
+    assert_eq!(
+        repo.oracle(&id("d2")).await.unwrap().unwrap().reputation,
+        0.42
+    );
 }
 
 fn final_report(job: &JobId, round: u32, verdict: Verdict, media: Sha256Digest) -> FinalReport {
@@ -117,7 +127,13 @@ fn final_report(job: &JobId, round: u32, verdict: Verdict, media: Sha256Digest) 
     }
 }
 
-fn signed(job: &JobId, round: u32, enclave: &str, verdict: Verdict, media: Sha256Digest) -> SignedReport {
+fn signed(
+    job: &JobId,
+    round: u32,
+    enclave: &str,
+    verdict: Verdict,
+    media: Sha256Digest,
+) -> SignedReport {
     SignedReport {
         report: EnclaveReport {
             job_id: job.clone(),
@@ -171,7 +187,9 @@ async fn disputes_archive_rounds_and_resolve_once(
     let media = Sha256Digest::of(b"disputed");
     let job = new_job(repo, media, &"d".repeat(64)).await;
     for (e, v) in [("d1", Verdict::AiGenerated), ("d2", Verdict::AiGenerated)] {
-        repo.save_report(&signed(&job, 0, e, v, media), 10).await.unwrap();
+        repo.save_report(&signed(&job, 0, e, v, media), 10)
+            .await
+            .unwrap();
     }
     let new = NewDispute {
         dispute_id: "dsp_test".into(),
@@ -192,27 +210,57 @@ async fn disputes_archive_rounds_and_resolve_once(
         Err(StoreError::Conflict(_)) => {}
         other => panic!("a job that is not COMPLETED cannot be disputed, got {other:?}"),
     }
-    assert!(repo.complete_round(&final_report(&job, 0, Verdict::AiGenerated, media)).await.unwrap());
+    assert!(
+        repo.complete_round(&final_report(&job, 0, Verdict::AiGenerated, media))
+            .await
+            .unwrap()
+    );
     let opened = disputes.open_dispute(&new).await.unwrap();
     assert_eq!(
         (opened.state, opened.reverify_round, opened.bond),
         (DisputeState::PendingReverification, 1, 100)
     );
     let moved = repo.job(&job).await.unwrap().unwrap();
-    assert_eq!((moved.status, moved.round, moved.priority), (JobStatus::Disputed, 1, 10));
-    assert!(matches!(disputes.open_dispute(&new).await, Err(StoreError::Conflict(_))));
+    assert_eq!(
+        (moved.status, moved.round, moved.priority),
+        (JobStatus::Disputed, 1, 10)
+    );
+    assert!(matches!(
+        disputes.open_dispute(&new).await,
+        Err(StoreError::Conflict(_))
+    ));
     assert_eq!(disputes.open_disputes().await.unwrap().len(), 1);
-    let archived = disputes.round(&job, 0).await.unwrap().expect("round 0 archived");
+    let archived = disputes
+        .round(&job, 0)
+        .await
+        .unwrap()
+        .expect("round 0 archived");
     assert_eq!(archived.final_report.unwrap().verdict, Verdict::AiGenerated);
-    assert_eq!(repo.reports(&job, 0).await.unwrap().len(), 2, "old reports kept");
+    assert_eq!(
+        repo.reports(&job, 0).await.unwrap().len(),
+        2,
+        "old reports kept"
+    );
     assert!(disputes.mark_reverifying("dsp_test").await.unwrap());
     assert!(!disputes.mark_reverifying("dsp_test").await.unwrap());
 
     // Nothing is final while the dispute is open.
-    assert!(disputes.finalized_reports(&id("d1"), u64::MAX).await.unwrap().is_empty());
+    assert!(
+        disputes
+            .finalized_reports(&id("d1"), u64::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    repo.save_report(&signed(&job, 1, "d1", Verdict::Real, media), 20).await.unwrap();
-    assert!(repo.complete_round(&final_report(&job, 1, Verdict::Real, media)).await.unwrap());
+    repo.save_report(&signed(&job, 1, "d1", Verdict::Real, media), 20)
+        .await
+        .unwrap();
+    assert!(
+        repo.complete_round(&final_report(&job, 1, Verdict::Real, media))
+            .await
+            .unwrap()
+    );
     let resolution = Resolution {
         dispute_id: "dsp_test".into(),
         state: DisputeState::Overturned,
@@ -220,9 +268,27 @@ async fn disputes_archive_rounds_and_resolve_once(
         outcome: "overturned".into(),
         batch: LedgerBatch {
             movements: vec![
-                Movement::new(EntryKind::Slash, Some(Account::Oracle(id("d2"))), Some(Account::Treasury), 100, "wrong"),
-                Movement::new(EntryKind::Refund, Some(Account::Escrow("dsp_test".into())), Some(Account::Challenger("0xab".into())), 100, "refund"),
-                Movement::new(EntryKind::Reward, Some(Account::Treasury), Some(Account::Challenger("0xab".into())), 50, "reward"),
+                Movement::new(
+                    EntryKind::Slash,
+                    Some(Account::Oracle(id("d2"))),
+                    Some(Account::Treasury),
+                    100,
+                    "wrong",
+                ),
+                Movement::new(
+                    EntryKind::Refund,
+                    Some(Account::Escrow("dsp_test".into())),
+                    Some(Account::Challenger("0xab".into())),
+                    100,
+                    "refund",
+                ),
+                Movement::new(
+                    EntryKind::Reward,
+                    Some(Account::Treasury),
+                    Some(Account::Challenger("0xab".into())),
+                    50,
+                    "reward",
+                ),
             ],
             dispute_id: Some("dsp_test".into()),
             slashed: vec![id("d2")],
@@ -231,10 +297,20 @@ async fn disputes_archive_rounds_and_resolve_once(
         },
     };
     assert!(disputes.resolve_dispute(&resolution).await.unwrap());
-    assert!(!disputes.resolve_dispute(&resolution).await.unwrap(), "resolved once");
+    assert!(
+        !disputes.resolve_dispute(&resolution).await.unwrap(),
+        "resolved once"
+    );
     let resolved = disputes.dispute_for_job(&job).await.unwrap().unwrap();
-    assert_eq!((resolved.state, resolved.new_verdict), (DisputeState::Overturned, Some(Verdict::Real)));
-    assert_eq!(disputes.ledger(Some("dsp_test")).await.unwrap().len(), 4, "bond + 3");
+    assert_eq!(
+        (resolved.state, resolved.new_verdict),
+        (DisputeState::Overturned, Some(Verdict::Real))
+    );
+    assert_eq!(
+        disputes.ledger(Some("dsp_test")).await.unwrap().len(),
+        4,
+        "bond + 3"
+    );
     assert_eq!(repo.oracle(&id("d2")).await.unwrap().unwrap().stake, 900);
 
     // A resolved dispute makes the job final at once: every round's reports score.
@@ -246,17 +322,36 @@ async fn disputes_archive_rounds_and_resolve_once(
     // A failed re-verification puts the old verdict back.
     let other = new_job(repo, media, &"d".repeat(64)).await;
     assert!(repo.fail_round(&other, 0, "x").await.unwrap());
-    assert!(disputes.restore_verdict(&other, 0, &final_report(&other, 0, Verdict::Real, media)).await.unwrap());
-    assert_eq!(repo.job(&other).await.unwrap().unwrap().status, JobStatus::Completed);
+    assert!(
+        disputes
+            .restore_verdict(&other, 0, &final_report(&other, 0, Verdict::Real, media))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        repo.job(&other).await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
     // Undisputed jobs are final only once their window closed.
-    assert!(disputes.finalized_reports(&id("d2"), 0).await.unwrap().iter().all(|r| r.at_ms != 999));
+    assert!(
+        disputes
+            .finalized_reports(&id("d2"), 0)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.at_ms != 999)
+    );
 }
 
 async fn equivocations_are_kept(repo: &dyn Repository, disputes: &dyn DisputeRepository) {
     let media = Sha256Digest::of(b"equivocation");
     let job = new_job(repo, media, &"e".repeat(64)).await;
-    repo.save_report(&signed(&job, 0, "d1", Verdict::Real, media), 1).await.unwrap();
-    repo.save_report(&signed(&job, 0, "d1", Verdict::AiGenerated, media), 2).await.unwrap();
+    repo.save_report(&signed(&job, 0, "d1", Verdict::Real, media), 1)
+        .await
+        .unwrap();
+    repo.save_report(&signed(&job, 0, "d1", Verdict::AiGenerated, media), 2)
+        .await
+        .unwrap();
     let proofs = disputes.equivocations().await.unwrap();
     assert_eq!(proofs.len(), 1);
     assert_eq!(proofs[0].first.report.verdict, Verdict::Real);
@@ -266,7 +361,8 @@ async fn equivocations_are_kept(repo: &dyn Repository, disputes: &dyn DisputeRep
 
 async fn conservation(disputes: &dyn DisputeRepository) {
     let entries = disputes.ledger(None).await.unwrap();
-    let ledger = Ledger::replay(entries.iter().map(|e| &e.movement)).expect("stored entries replay");
+    let ledger =
+        Ledger::replay(entries.iter().map(|e| &e.movement)).expect("stored entries replay");
     assert_eq!(ledger.total(), ledger.expected_total());
     assert_eq!(ledger.balance(&Account::Oracle(id("d2"))), 900);
     assert_eq!(ledger.balance(&Account::Challenger("0xab".into())), 150);
