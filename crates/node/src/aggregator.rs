@@ -205,12 +205,10 @@ impl Aggregator {
         if stored
             .iter()
             .any(|s| s.signed.report.enclave_id == signed.report.enclave_id)
-        {
-            if let SaveReport::Equivocation { first } =
+            && let SaveReport::Equivocation { first } =
                 self.repo.save_report(signed, now_ms()).await?
-            {
-                return self.equivocated(signed, &first).await;
-            }
+        {
+            return self.equivocated(signed, &first).await;
         }
         Err(ApiError::conflict(
             "round_closed",
