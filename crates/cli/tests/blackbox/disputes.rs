@@ -374,7 +374,7 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
             .env("NUM_ENCLAVE_WORKERS", "3")
             .env("VERITY_EMBEDDED_ENCLAVES", "4")
             .env("VERITY_OFFLINE_ENCLAVES", "enclave-4")
-            .env("VERITY_ROUND_TIMEOUT", "4s")
+            .env("VERITY_ROUND_TIMEOUT", "8s")
             .env("VERITY_ADMIN_TOKEN", ADMIN_TOKEN),
     )
     .await;
