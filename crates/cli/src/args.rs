@@ -41,6 +41,9 @@ pub enum Command {
     Oracles(OraclesArgs),
     /// Check a receipt offline: signatures, consensus, image, log inclusion, checkpoint.
     Verify(crate::ledger_args::VerifyArgs),
+    /// Dispute a verdict on a running server: upload evidence, post the bond,
+    /// and (with --wait) follow the re-verification to its outcome.
+    Dispute(DisputeCmdArgs),
 }
 
 impl Command {
@@ -155,6 +158,37 @@ pub struct OraclesArgs {
     pub json: bool,
 }
 
+/// `verity dispute`.
+#[derive(Debug, Args)]
+pub struct DisputeCmdArgs {
+    /// The job to dispute.
+    pub job: String,
+    /// An evidence file to upload (its id becomes the `evidenceCID`).
+    #[arg(long)]
+    pub evidence: Option<PathBuf>,
+    /// An evidence id instead of a file (uploaded earlier, or external).
+    #[arg(long)]
+    pub evidence_cid: Option<String>,
+    /// Why the verdict is wrong.
+    #[arg(long)]
+    pub reason: String,
+    /// The challenger's Sui address (`0x` + 1–64 hex digits).
+    #[arg(long, env = "VERITY_CHALLENGER")]
+    pub challenger: String,
+    /// Server base URL.
+    #[arg(long, env = "VERITY_SERVER", default_value = "http://127.0.0.1:3001")]
+    pub server: String,
+    /// Follow the dispute to its outcome.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// SQLite durability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SqliteSync {
@@ -224,6 +258,94 @@ pub struct NodeArgs {
     /// The transparency log.
     #[command(flatten)]
     pub ledger: crate::ledger_args::LedgerArgs,
+    /// Disputes and the stake economy.
+    #[command(flatten)]
+    pub disputes: DisputeArgs,
+}
+
+/// Dispute, slashing and ban settings (docs/DISPUTES.md).
+#[derive(Debug, Args)]
+pub struct DisputeArgs {
+    /// Enclaves run in this process when more should be registered than a
+    /// committee uses (default: NUM_ENCLAVE_WORKERS).
+    #[arg(long, env = "VERITY_EMBEDDED_ENCLAVES", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub embedded_enclaves: Option<u32>,
+    /// TEST/DEMO ONLY: embedded enclaves that misbehave on purpose, as
+    /// `ID:lie` or `ID:equivocate`, comma-separated (Byzantine simulation).
+    #[arg(long, env = "VERITY_BYZANTINE_ENCLAVES", value_delimiter = ',')]
+    pub byzantine_enclaves: Vec<String>,
+    /// Bond a challenger posts with a dispute.
+    #[arg(long, env = "VERITY_DISPUTE_BOND", default_value_t = 100)]
+    pub dispute_bond: u64,
+    /// Share of an oracle's stake one slash takes, in [0, 1].
+    #[arg(long, env = "VERITY_SLASH_FRACTION", default_value_t = 0.1, value_parser = fraction_closed)]
+    pub slash_fraction: f64,
+    /// Share of the slashed stake paid to a successful challenger, in [0, 1].
+    #[arg(long, env = "VERITY_DISPUTE_REWARD", default_value_t = 0.5, value_parser = fraction_closed)]
+    pub dispute_reward: f64,
+    /// How long after its verdict a job may be disputed (and after which its
+    /// reports count towards reputation).
+    #[arg(long, env = "VERITY_DISPUTE_WINDOW", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub dispute_window: Duration,
+    /// Slashes within VERITY_BAN_WINDOW that ban an oracle (0: never automatically).
+    #[arg(long, env = "VERITY_BAN_AFTER_SLASHES", default_value_t = 3)]
+    pub ban_after_slashes: u32,
+    /// The window automatic bans count slashes in.
+    #[arg(long, env = "VERITY_BAN_WINDOW", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub ban_window: Duration,
+    /// Bearer token of the admin API (`/api/admin/…`); unset disables it.
+    #[arg(long, env = "VERITY_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+}
+
+impl DisputeArgs {
+    /// The node's dispute settings.
+    ///
+    /// # Errors
+    /// A message naming the offending setting.
+    pub fn settings(&self) -> Result<verity_node::DisputeSettings> {
+        use verity_core::dispute::{BanPolicy, DisputePolicy};
+        if self.admin_token.as_deref().is_some_and(|t| t.len() < 16) {
+            bail!("VERITY_ADMIN_TOKEN (--admin-token): use at least 16 characters");
+        }
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        Ok(verity_node::DisputeSettings {
+            policy: DisputePolicy {
+                bond: self.dispute_bond,
+                slash_bps: (self.slash_fraction * 10_000.0).round() as u16,
+                reward_bps: (self.dispute_reward * 10_000.0).round() as u16,
+                window_ms: ms(self.dispute_window),
+                ban: BanPolicy {
+                    after_slashes: self.ban_after_slashes,
+                    window_ms: ms(self.ban_window),
+                },
+                ..DisputePolicy::default()
+            },
+            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
+            ..verity_node::DisputeSettings::default()
+        })
+    }
+
+    /// The Byzantine simulation's enclaves.
+    ///
+    /// # Errors
+    /// A malformed entry, naming the setting.
+    pub fn byzantine(&self) -> Result<Vec<(EnclaveId, verity_enclave::Byzantine)>> {
+        self.byzantine_enclaves
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let (id, how) = s.split_once(':').unwrap_or((s, "lie"));
+                let id = id
+                    .parse::<EnclaveId>()
+                    .map_err(|e| anyhow::anyhow!("VERITY_BYZANTINE_ENCLAVES: {e}"))?;
+                let how = how
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("VERITY_BYZANTINE_ENCLAVES: {e}"))?;
+                Ok((id, how))
+            })
+            .collect()
+    }
 }
 
 fn fraction_open(s: &str) -> Result<f64, String> {
@@ -250,10 +372,14 @@ impl NodeArgs {
     /// # Errors
     /// A message naming the offending setting.
     pub fn embedded_config(&self, data_dir: PathBuf) -> Result<EmbeddedConfig> {
-        let enclaves = if self.use_multi_worker {
+        let committee = if self.use_multi_worker {
             self.num_enclave_workers
         } else {
             1
+        };
+        let enclaves = match self.disputes.embedded_enclaves {
+            Some(n) if self.use_multi_worker => n,
+            _ => committee,
         };
         let min_enclaves = self.min_enclaves.unwrap_or(2.min(enclaves));
         if min_enclaves > enclaves {
@@ -299,9 +425,13 @@ impl NodeArgs {
         config.full_sync = self.sqlite_sync == SqliteSync::Full;
         config.worker_concurrency = self.worker_concurrency as usize;
         config.ledger = self.ledger.config()?;
+        config.disputes = self.disputes.settings()?;
+        // One admin token guards every admin endpoint (disputes and attestation).
+        config.attestation.admin_token = config.disputes.admin_token.clone();
+        config.byzantine = self.disputes.byzantine()?;
         config.settings = NodeSettings {
             rule,
-            committee_size: enclaves as usize,
+            committee_size: committee as usize,
             round_timeout: self.round_timeout,
             limits: MediaLimits {
                 max_bytes: usize::try_from(self.max_upload_bytes).unwrap_or(usize::MAX),

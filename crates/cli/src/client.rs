@@ -11,13 +11,13 @@ use verity_core::{FinalReport, Verdict};
 
 use crate::args::{OraclesArgs, SubmitArgs};
 
-fn http() -> Result<reqwest::Client> {
+pub(crate) fn http() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .build()?)
 }
 
-async fn json_or_error(response: reqwest::Response) -> Result<Value> {
+pub(crate) async fn json_or_error(response: reqwest::Response) -> Result<Value> {
     let status = response.status();
     let body: Value = response
         .json()
@@ -217,6 +217,11 @@ pub async fn oracles(args: OraclesArgs) -> Result<()> {
             },
             o["attestation"].as_str().unwrap_or("?"),
         );
+    }
+    for o in body["oracles"].as_array().into_iter().flatten() {
+        if let Some(why) = o["banReason"].as_str() {
+            println!("{} banned: {why}", o["enclaveId"].as_str().unwrap_or("?"));
+        }
     }
     Ok(())
 }

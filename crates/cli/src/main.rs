@@ -1,10 +1,11 @@
 //! `verity`: run the service (embedded, or API plus worker processes), check
-//! images in-process, submit to a server, list oracles. Thin wiring over the library crates.
+//! images in-process, submit to a server, list oracles, dispute verdicts. Thin wiring over the library crates.
 
 mod args;
 mod check;
 mod client;
 mod ledger_args;
+mod dispute;
 mod serve;
 mod verify;
 mod worker;
@@ -34,6 +35,7 @@ fn main() -> Result<()> {
                     std::process::exit(1)
                 }
             }
+            Command::Dispute(a) => dispute::run(a).await,
         }
     })
 }

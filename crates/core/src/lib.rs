@@ -15,16 +15,20 @@
 //! - [`job`]: job lifecycle states.
 //! - [`oracle`]: the registered verifier (enclave) as the economy sees it.
 //! - [`task`]: the [`VerificationTask`] an enclave receives through the queue.
+//! - [`stake`]: the append-only stake ledger and its conservation law.
+//! - [`dispute`]: bonds, dispute outcomes, slashing, rewards, bans, scoring.
 
 pub mod canonical;
 pub mod committee;
 pub mod consensus;
+pub mod dispute;
 pub mod finalize;
 pub mod ids;
 pub mod job;
 pub mod oracle;
 pub mod report;
 pub mod reputation;
+pub mod stake;
 pub mod task;
 pub mod verdict;
 

@@ -1,7 +1,8 @@
 //! Processing one verification task, without I/O.
 
 use verity_core::{
-    AttestationKind, EnclaveId, EnclaveReport, Sha256Digest, SignedReport, VerificationTask,
+    AttestationKind, EnclaveId, EnclaveReport, Sha256Digest, SignedReport, TaskEvidence,
+    VerificationTask,
 };
 use verity_crypto::{EnclaveKeys, SealedKey, decrypt_media};
 use verity_detect::{Ensemble, Media, MediaFormat};
@@ -52,6 +53,52 @@ pub fn process_task(
     blob: &[u8],
     now_ms: u64,
 ) -> Result<SignedReport, TaskError> {
+    process_task_with(identity, ensemble, task, blob, None, now_ms)
+}
+
+/// Decrypts a re-verification round's evidence with this enclave's sealed
+/// key and checks its digest; `None` (with the reason) when the task carries
+/// no evidence for this enclave or it cannot be opened.
+///
+/// # Errors
+/// Why the evidence is unusable, as text (the round goes on without it).
+pub fn open_evidence(
+    identity: &EnclaveIdentity,
+    evidence: &TaskEvidence,
+    blob: &[u8],
+) -> Result<Vec<u8>, String> {
+    let (Some(sha), Some(sealed)) = (evidence.sha256, evidence.sealed_key.as_ref()) else {
+        return Err(format!("evidence {} did not resolve", evidence.evidence_id));
+    };
+    let key = identity
+        .keys
+        .open_data_key(
+            &SealedKey {
+                enc: sealed.enc.clone(),
+                ciphertext: sealed.ciphertext.clone(),
+            },
+            &sha.0,
+        )
+        .map_err(|e| format!("evidence key: {e}"))?;
+    let plain = decrypt_media(blob, &key, &sha.0).map_err(|e| format!("evidence: {e}"))?;
+    if Sha256Digest::of(&plain) != sha {
+        return Err("evidence digest mismatch".into());
+    }
+    Ok(plain)
+}
+
+/// [`process_task`] with decrypted dispute `evidence` given to the detectors.
+///
+/// # Errors
+/// Any [`TaskError`]; none of them is worth retrying on the same inputs.
+pub fn process_task_with(
+    identity: &EnclaveIdentity,
+    ensemble: &Ensemble,
+    task: &VerificationTask,
+    blob: &[u8],
+    evidence: Option<&[u8]>,
+    now_ms: u64,
+) -> Result<SignedReport, TaskError> {
     if task.enclave_id != identity.id {
         return Err(TaskError::BadTask(format!(
             "task is for {}, this enclave is {}",
@@ -77,7 +124,11 @@ pub fn process_task(
     }
     let format = MediaFormat::from_mime(&task.mime)
         .ok_or_else(|| TaskError::UnsupportedType(task.mime.clone()))?;
-    let outcome = ensemble.run(&Media::new(&media, format));
+    let mut subject = Media::new(&media, format);
+    if let Some(evidence) = evidence {
+        subject = subject.with_evidence(evidence);
+    }
+    let outcome = ensemble.run(&subject);
     let report = EnclaveReport {
         job_id: task.job_id.clone(),
         round: task.round,

@@ -10,7 +10,8 @@ use verity_core::VerificationTask;
 use verity_detect::Ensemble;
 use verity_store::{BlobId, BlobStore, JobQueue, LeasedTask, now_ms};
 
-use crate::process::{EnclaveIdentity, process_task};
+use crate::byzantine::{Byzantine, lie_about};
+use crate::process::{EnclaveIdentity, open_evidence, process_task_with};
 use crate::sink::{ReportSink, SinkError};
 
 /// How a worker runs.
@@ -27,6 +28,8 @@ pub struct WorkerSettings {
     /// On shutdown, how long in-flight tasks may run on before their leases
     /// are released for another worker.
     pub drain: Duration,
+    /// Byzantine simulation (tests and demos only; `None` is honest).
+    pub byzantine: Option<Byzantine>,
 }
 
 impl Default for WorkerSettings {
@@ -37,6 +40,7 @@ impl Default for WorkerSettings {
             heartbeat: Duration::from_secs(10),
             poll: Duration::from_secs(1),
             drain: Duration::from_secs(20),
+            byzantine: None,
         }
     }
 }
@@ -168,20 +172,61 @@ impl EnclaveWorker {
             .get(&BlobId(task.blob_id.clone()))
             .await
             .map_err(|e| Attempt::Retry(format!("fetching blob {}: {e}", task.blob_id)))?;
+        let evidence_blob = self.evidence_blob(&task).await;
         let (identity, ensemble) = (self.identity.clone(), self.ensemble.clone());
-        let signed = tokio::task::spawn_blocking(move || {
-            process_task(&identity, &ensemble, &task, &blob, now_ms())
+        let byzantine = self.settings.byzantine;
+        let (signed, second) = tokio::task::spawn_blocking(move || {
+            let evidence = match (&task.evidence, evidence_blob) {
+                (Some(ev), Some(bytes)) => match open_evidence(&identity, ev, &bytes) {
+                    Ok(plain) => Some(plain),
+                    Err(why) => {
+                        warn!(job = %task.job_id, enclave = %identity.id, %why, "evidence unusable; analysing without it");
+                        None
+                    }
+                },
+                _ => None,
+            };
+            let honest = process_task_with(&identity, &ensemble, &task, &blob, evidence.as_deref(), now_ms())?;
+            Ok::<_, crate::TaskError>(match byzantine {
+                None => (honest, None),
+                Some(Byzantine::Lie) => (identity.keys.sign_report(lie_about(&honest.report)), None),
+                Some(Byzantine::Equivocate) => {
+                    let lie = identity.keys.sign_report(lie_about(&honest.report));
+                    (honest, Some(lie))
+                }
+            })
         })
         .await
         .map_err(|e| Attempt::Retry(format!("detection panicked: {e}")))?
         .map_err(|e| Attempt::Retry(e.to_string()))?;
-        match self.sink.submit(&signed).await {
+        let result = self.sink.submit(&signed).await;
+        if let Some(second) = second {
+            // Byzantine simulation: a second, conflicting report for the same round.
+            let answer = self.sink.submit(&second).await;
+            debug!(job = %second.report.job_id, ?answer, "equivocating report sent");
+        }
+        match result {
             Ok(outcome) => {
                 debug!(job = %signed.report.job_id, ?outcome, "report delivered");
                 Ok(())
             }
             Err(SinkError::Refused(reason)) => Err(Attempt::Refused(reason)),
             Err(SinkError::Unavailable(reason)) => Err(Attempt::Retry(reason)),
+        }
+    }
+
+    /// The encrypted evidence blob of a re-verification task, if it has one
+    /// for this enclave and it can be fetched.
+    async fn evidence_blob(&self, task: &VerificationTask) -> Option<bytes::Bytes> {
+        let ev = task.evidence.as_ref()?;
+        let blob_id = ev.blob_id.as_ref()?;
+        ev.sealed_key.as_ref()?;
+        match self.blobs.get(&BlobId(blob_id.clone())).await {
+            Ok(bytes) => Some(bytes),
+            Err(e) => {
+                warn!(job = %task.job_id, evidence = %ev.evidence_id, error = %e, "evidence blob unavailable; analysing without it");
+                None
+            }
         }
     }
 

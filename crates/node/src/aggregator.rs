@@ -36,6 +36,19 @@ pub enum DecideReason {
     Deadline,
 }
 
+/// Told what the aggregator decided (the dispute service listens).
+#[async_trait::async_trait]
+pub trait RoundObserver: Send + Sync {
+    /// A report was accepted for `job`'s current round.
+    async fn report_accepted(&self, job: &JobRecord);
+    /// `job`'s current round was decided with `report`.
+    async fn round_decided(&self, job: &JobRecord, report: &verity_core::FinalReport);
+    /// `job`'s current round failed.
+    async fn round_failed(&self, job: &JobRecord, reason: &str);
+    /// An enclave signed two different reports for one job round.
+    async fn equivocation(&self, job: &JobId, round: u32, enclave: &EnclaveId);
+}
+
 /// Verifies reports and decides rounds.
 pub struct Aggregator {
     repo: Arc<dyn Repository>,
@@ -44,6 +57,7 @@ pub struct Aggregator {
     events: EventBus,
     ledger: std::sync::OnceLock<Arc<crate::ledger::Ledger>>,
     attest: Option<Arc<crate::attest::AttestationService>>,
+    observer: std::sync::OnceLock<Arc<dyn RoundObserver>>,
 }
 
 impl Aggregator {
@@ -61,6 +75,7 @@ impl Aggregator {
             events,
             ledger: std::sync::OnceLock::new(),
             attest: None,
+            observer: std::sync::OnceLock::new(),
         }
     }
 
@@ -73,6 +88,11 @@ impl Aggregator {
     pub fn with_attestation(mut self, attest: Arc<crate::attest::AttestationService>) -> Self {
         self.attest = Some(attest);
         self
+    }
+
+    /// Sets the observer told about decisions (once; later calls are ignored).
+    pub fn observe(&self, observer: Arc<dyn RoundObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     /// The aggregator's public key (verifies final reports).
@@ -172,23 +192,12 @@ impl Aggregator {
         }
         match self.repo.save_report(signed, now_ms()).await? {
             SaveReport::Duplicate => Ok(SubmitOutcome::Duplicate),
-            SaveReport::Equivocation { first } => {
-                metrics::counter!(m::EQUIVOCATIONS).increment(1);
-                self.events
-                    .emit(
-                        &r.job_id,
-                        "equivocation",
-                        json!({ "enclaveId": r.enclave_id, "round": r.round,
-                        "firstDigest": first.report.digest(), "secondDigest": r.digest() }),
-                    )
-                    .await;
-                Err(ApiError::conflict(
-                    "equivocation",
-                    "this enclave already signed a different report for this round; both are kept as proof",
-                ))
-            }
+            SaveReport::Equivocation { first } => self.equivocated(signed, &first).await,
             SaveReport::Inserted => {
                 metrics::counter!(m::REPORTS_ACCEPTED).increment(1);
+                if let Some(o) = self.observer.get() {
+                    o.report_accepted(&job).await;
+                }
                 self.events
                     .emit(&r.job_id, "enclave_finished", json!({ "enclaveId": r.enclave_id, "round": r.round,
                         "verdict": r.verdict, "confidence": r.confidence, "reportDigest": r.digest() }))
@@ -216,9 +225,43 @@ impl Aggregator {
         if stored.iter().any(|s| s.signed == *signed) {
             return Ok(SubmitOutcome::Duplicate);
         }
+        // A different report from an enclave that already reported: still equivocation.
+        if stored
+            .iter()
+            .any(|s| s.signed.report.enclave_id == signed.report.enclave_id)
+            && let SaveReport::Equivocation { first } =
+                self.repo.save_report(signed, now_ms()).await?
+        {
+            return self.equivocated(signed, &first).await;
+        }
         Err(ApiError::conflict(
             "round_closed",
             format!("round {} of {} is already decided", job.round, job.job_id),
+        ))
+    }
+
+    /// Records an equivocation (both reports are already kept) and refuses the second.
+    async fn equivocated(
+        &self,
+        signed: &SignedReport,
+        first: &SignedReport,
+    ) -> Result<SubmitOutcome, ApiError> {
+        let r = &signed.report;
+        metrics::counter!(m::EQUIVOCATIONS).increment(1);
+        self.events
+            .emit(
+                &r.job_id,
+                "equivocation",
+                json!({ "enclaveId": r.enclave_id, "round": r.round,
+                "firstDigest": first.report.digest(), "secondDigest": r.digest() }),
+            )
+            .await;
+        if let Some(o) = self.observer.get() {
+            o.equivocation(&r.job_id, r.round, &r.enclave_id).await;
+        }
+        Err(ApiError::conflict(
+            "equivocation",
+            "this enclave already signed a different report for this round; both are kept as proof",
         ))
     }
 
@@ -296,6 +339,9 @@ impl Aggregator {
                             json!({ "round": job.round, "verdict": report.verdict }),
                         )
                         .await;
+                    if let Some(o) = self.observer.get() {
+                        o.round_decided(job, &report).await;
+                    }
                 }
                 Ok(())
             }
@@ -317,6 +363,9 @@ impl Aggregator {
                             json!({ "round": job.round, "reason": why }),
                         )
                         .await;
+                    if let Some(o) = self.observer.get() {
+                        o.round_failed(job, &why).await;
+                    }
                 }
                 Ok(())
             }
@@ -330,6 +379,9 @@ impl Aggregator {
                             json!({ "round": job.round, "reason": why }),
                         )
                         .await;
+                    if let Some(o) = self.observer.get() {
+                        o.round_failed(job, &why).await;
+                    }
                 }
                 Ok(())
             }

@@ -8,6 +8,9 @@
 //! - [`attest`]: the [`AttestationService`]: enclave registration by
 //!   attestation (`dev` or AWS Nitro), expiry, PCR allow-list reload and
 //!   revocation; reports from unattested keys are refused.
+//! - [`disputes`]: the [`DisputeService`]: evidence, disputes and their
+//!   re-verification rounds, settlement, bans, equivocation slashing,
+//!   reputation from history, admin stake operations.
 //! - [`events`]: the [`EventBus`] behind Server-Sent Events.
 //! - [`http`]: routes and handlers (DESIGN.md §6), errors as JSON ([`error`]).
 //! - [`ledger`]: the transparency log service ([`ledger::Ledger`]): batched
@@ -22,6 +25,7 @@
 
 pub mod aggregator;
 pub mod attest;
+pub mod disputes;
 pub mod error;
 pub mod events;
 pub mod http;
@@ -33,6 +37,7 @@ pub mod uploads;
 
 pub use aggregator::Aggregator;
 pub use attest::{AttestationConfig, AttestationMode, AttestationService};
+pub use disputes::{DisputeService, DisputeSettings};
 pub use error::ApiError;
 pub use events::EventBus;
 pub use runtime::{EmbeddedConfig, Node, Role, StartError};

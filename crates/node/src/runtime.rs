@@ -94,6 +94,10 @@ pub struct EmbeddedConfig {
     pub ledger: crate::ledger::LedgerConfig,
     /// Attestation kinds accepted, PCR allow-list, freshness and expiry.
     pub attestation: crate::attest::AttestationConfig,
+    /// Disputes, stake economy and the admin token.
+    pub disputes: crate::disputes::DisputeSettings,
+    /// Byzantine simulation per embedded enclave (tests and demos only).
+    pub byzantine: Vec<(EnclaveId, verity_enclave::Byzantine)>,
 }
 
 impl EmbeddedConfig {
@@ -115,6 +119,8 @@ impl EmbeddedConfig {
             worker_concurrency: 4,
             ledger: crate::ledger::LedgerConfig::default(),
             attestation: crate::attest::AttestationConfig::default(),
+            disputes: crate::disputes::DisputeSettings::default(),
+            byzantine: Vec::new(),
         }
     }
 }
@@ -275,9 +281,21 @@ impl Node {
             events.clone(),
             local.then(|| ids.clone()),
         ));
+        let disputes = Arc::new(crate::disputes::DisputeService::new(
+            repo.clone(),
+            verity_store::open_disputes(&db),
+            queue.clone(),
+            blobs.clone(),
+            uploads.clone(),
+            config.settings.clone(),
+            config.disputes.clone(),
+            events.clone(),
+        ));
+        aggregator.observe(disputes.clone());
         let state = AppState {
             uploads: uploads.clone(),
             aggregator: aggregator.clone(),
+            disputes: disputes.clone(),
             repo: repo.clone(),
             queue: queue.clone(),
             blobs: blobs.clone(),
@@ -302,6 +320,7 @@ impl Node {
                 shutdown.clone(),
             )));
         }
+        tasks.push(tokio::spawn(disputes.clone().run(shutdown.clone())));
         let ensemble = Arc::new(Ensemble::new(
             verity_detect::detectors::standard(),
             EnsemblePolicy::default(),
@@ -311,6 +330,14 @@ impl Node {
             if config.offline_enclaves.contains(&identity.id) {
                 warn!(enclave = %identity.id, "enclave registered but offline (fault simulation)");
                 continue;
+            }
+            let byzantine = config
+                .byzantine
+                .iter()
+                .find(|(id, _)| *id == identity.id)
+                .map(|(_, b)| *b);
+            if let Some(b) = byzantine {
+                warn!(enclave = %identity.id, behaviour = ?b, "BYZANTINE SIMULATION: this enclave misbehaves on purpose (test/demo only)");
             }
             let worker = Arc::new(EnclaveWorker::new(
                 Arc::new(identity),
@@ -322,11 +349,17 @@ impl Node {
                     worker_name: worker_name.clone(),
                     concurrency: config.worker_concurrency,
                     heartbeat: config.queue_policy.lease / 3,
+                    byzantine,
                     ..WorkerSettings::default()
                 },
             ));
             tasks.push(tokio::spawn(worker.run(shutdown.clone())));
         }
+        // Re-verification rounds first: they carry evidence the generic re-publishing lacks.
+        disputes
+            .republish_open()
+            .await
+            .map_err(|e| StartError::Config(e.message))?;
         let republished = uploads
             .republish_open()
             .await

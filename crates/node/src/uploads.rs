@@ -109,7 +109,7 @@ impl UploadService {
         let (blob, sealed_keys) = match self.repo.reusable_blob(&media, &committee).await? {
             Some(blob) => (blob, Vec::new()),
             None => {
-                self.encrypt_and_store(bytes.clone(), media, &oracles, &committee)
+                self.encrypt_and_store(bytes.clone(), media, &oracles)
                     .await?
             }
         };
@@ -127,7 +127,13 @@ impl UploadService {
             deadline_ms: now + self.settings.round_timeout.as_millis() as u64,
             created_ms: now,
         };
-        let queued = json!({ "round": 0, "committee": committee, "mediaHash": media });
+        // Everything needed to recompute the committee choice (core::committee).
+        let selection = json!({
+            "rule": "verity/committee/v1",
+            "size": self.settings.committee_size.max(self.settings.rule.min_enclaves() as usize),
+            "candidates": oracles.iter().map(|o| json!({ "enclaveId": o.enclave_id, "weight": o.weight() })).collect::<Vec<_>>(),
+        });
+        let queued = json!({ "round": 0, "committee": committee, "mediaHash": media, "committeeSelection": selection });
         self.repo.create_job(&new_job, &queued).await?;
         self.events.announced(&job_id);
         let job = self
@@ -150,6 +156,14 @@ impl UploadService {
             media_cid: blob.blob_id,
             storage_provider: blob.storage,
         })
+    }
+
+    /// The active oracles eligible for committees (escalated dispute committees too).
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn eligible(&self) -> Result<Vec<Oracle>, ApiError> {
+        self.eligible_oracles().await
     }
 
     async fn eligible_oracles(&self) -> Result<Vec<Oracle>, ApiError> {
@@ -192,11 +206,11 @@ impl UploadService {
         bytes: Bytes,
         media: Sha256Digest,
         oracles: &[Oracle],
-        committee: &[EnclaveId],
     ) -> Result<(BlobRecord, Vec<SealedKeyRecord>), ApiError> {
+        // Sealed to every eligible oracle, not only the committee, so that an
+        // escalated re-verification committee can open it (docs/DISPUTES.md).
         let recipients: Vec<(EnclaveId, Vec<u8>)> = oracles
             .iter()
-            .filter(|o| committee.contains(&o.enclave_id))
             .map(|o| (o.enclave_id.clone(), o.encryption_key.clone()))
             .collect();
         // CPU-bound (hash already done): encrypt and seal off the async threads.

@@ -9,6 +9,9 @@
 //!   anchors ([`SqliteLogStore`], [`PgLogStore`]; [`log::log_store`] picks one).
 //! - [`AttestationStore`] ([`attestation`]): verified enclave attestations,
 //!   their measurements, expiry and revocation.
+//! - [`DisputeRepository`] ([`disputes`]): disputes, evidence, the stake
+//!   ledger, equivocation proofs, reputation history; on SQLite and
+//!   PostgreSQL in [`disputes_sql`].
 //!
 //! Embedded adapters, used by `verity serve` with no configuration:
 //! - [`FileBlobStore`] ([`file_blobs`]): files under the data directory.
@@ -32,6 +35,8 @@
 pub mod attestation;
 pub mod blob;
 pub mod conformance;
+pub mod disputes;
+pub mod disputes_sql;
 pub mod file_blobs;
 pub mod log;
 pub mod postgres;
@@ -45,6 +50,11 @@ pub mod walrus;
 
 pub use attestation::{AttestationRecord, AttestationStore};
 pub use blob::{BlobId, BlobStore};
+pub use disputes::{
+    DisputeRecord, DisputeRepository, EquivocationProof, EvidenceRecord, FinalizedReport,
+    LedgerBatch, LedgerEntry, NewDispute, Resolution, RoundRecord,
+};
+pub use disputes_sql::{PgDisputes, SqliteDisputes, open_disputes};
 pub use file_blobs::FileBlobStore;
 pub use log::{AnchorRecord, LogEntry, LogStore, NewLogEntry, StoredCheckpoint};
 pub use postgres::PgLogStore;

@@ -2,6 +2,7 @@
 //! directory per server. Compiled as one test binary.
 
 mod bad_input;
+mod disputes;
 mod harness;
 mod ledger;
 mod pipeline;

@@ -3,11 +3,13 @@
 //! Metadata detectors read only the container; pixel detectors ask
 //! [`Media::pixels`](crate::Media::pixels), which decodes once for all.
 
+mod evidence;
 mod exif;
 mod png_text;
 mod stealth;
 mod xmp;
 
+pub use evidence::{EvidenceMatch, MAX_DISTANCE, dhash};
 pub use exif::{ExifCamera, ExifGenerator};
 pub use png_text::PngText;
 pub use stealth::StealthPngInfo;
@@ -25,6 +27,7 @@ pub fn standard() -> Vec<Box<dyn Detector>> {
         Box::new(ExifGenerator),
         Box::new(StealthPngInfo),
         Box::new(ExifCamera),
+        Box::new(EvidenceMatch),
     ]
 }
 

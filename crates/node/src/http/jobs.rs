@@ -68,6 +68,14 @@ pub(super) async fn get_job(
         body["report"] =
             serde_json::to_value(report).map_err(|e| ApiError::unavailable(e.to_string()))?;
     }
+    if job.status == JobStatus::Disputed {
+        // The report shown is the disputed round's; the re-verification may replace it.
+        body["verdictMayChange"] = json!(true);
+        if let Some(report) = body.get_mut("report") {
+            report["mayChange"] = json!(true);
+        }
+        body["dispute"] = json!(format!("/api/dispute/{}", job.job_id));
+    }
     Ok(Json(body))
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP API (DESIGN.md §6): routes, shared state and error mapping.
 
+mod disputes;
 mod enclaves;
 mod jobs;
 mod ledger;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub uploads: Arc<UploadService>,
     /// Report checking and consensus.
     pub aggregator: Arc<Aggregator>,
+    /// Disputes, evidence and the stake economy.
+    pub disputes: Arc<crate::disputes::DisputeService>,
     /// The database.
     pub repo: Arc<dyn Repository>,
     /// The queue.
@@ -82,6 +85,23 @@ pub fn router(state: AppState) -> Router {
         .route("/api/enclaves/register", post(enclaves::register))
         .route("/api/enclaves/started", post(enclaves::started))
         .route("/api/admin/attestation/reload", post(enclaves::reload))
+        .route("/api/dispute", post(disputes::open))
+        .route("/api/dispute/{job_id}", get(disputes::view))
+        .route(
+            "/api/evidence",
+            post(disputes::evidence).layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .route("/api/equivocations", get(disputes::equivocations))
+        .route("/api/stake", get(disputes::stake))
+        .route("/api/admin/oracles", post(disputes::admin_register))
+        .route("/api/admin/oracles/{id}/slash", post(disputes::admin_slash))
+        .route("/api/admin/oracles/{id}/stake", post(disputes::admin_stake))
+        .route(
+            "/api/admin/oracles/{id}/withdraw",
+            post(disputes::admin_withdraw),
+        )
+        .route("/api/admin/oracles/{id}/ban", post(disputes::admin_ban))
+        .route("/api/admin/oracles/{id}/unban", post(disputes::admin_unban))
         .route("/health", get(ops::health))
         .route("/healthz", get(ops::health))
         .route("/readyz", get(ops::ready))

@@ -3,7 +3,8 @@
 //! The stream replays the job's stored events after `Last-Event-ID` (or
 //! `?after=`), then follows new ones: it wakes on in-process announcements and
 //! re-reads the database at least every second (events written by other
-//! processes). It ends after a `completed` or `failed` event.
+//! processes). It ends after the last `completed`, `failed` or
+//! `dispute_resolved` event, once no dispute of the job is open.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -60,9 +61,14 @@ async fn follow(
         let Ok(events) = state.repo.events_after(&job, last).await else {
             return;
         };
-        for e in events {
+        let count = events.len();
+        for (i, e) in events.into_iter().enumerate() {
             last = e.id;
-            let terminal = matches!(e.kind.as_str(), "completed" | "failed");
+            // The last decision ends the stream, unless a dispute is still open
+            // (its re-verification and settlement follow).
+            let terminal = i + 1 == count
+                && matches!(e.kind.as_str(), "completed" | "failed" | "dispute_resolved")
+                && !dispute_open(&state, &job).await;
             if tx.send(Ok(to_sse(&e))).await.is_err() || terminal {
                 return;
             }
@@ -73,6 +79,13 @@ async fn follow(
             _ = wait_for(&mut announcements, &job) => {}
         }
     }
+}
+
+async fn dispute_open(state: &AppState, job: &JobId) -> bool {
+    matches!(
+        state.disputes.store().dispute_for_job(job).await,
+        Ok(Some(d)) if d.state.is_open()
+    )
 }
 
 async fn wait_for(announcements: &mut broadcast::Receiver<JobId>, job: &JobId) {

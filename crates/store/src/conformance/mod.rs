@@ -4,6 +4,7 @@
 //! expectation panics with what went wrong.
 //! - [`queue_contract`] ([`JobQueue`](crate::JobQueue), with [`contract_policy`]);
 //! - [`repository_contract`] ([`Repository`](crate::Repository));
+//! - [`dispute_contract`] ([`DisputeRepository`](crate::DisputeRepository));
 //! - [`attestation_contract`] ([`AttestationStore`](crate::AttestationStore));
 //! - [`blob_contract`] ([`BlobStore`](crate::BlobStore));
 //! - [`log_contract`] ([`LogStore`](crate::LogStore)).
@@ -11,11 +12,13 @@
 mod attestation;
 mod blobs;
 mod log;
+mod disputes;
 mod queue;
 mod repo;
 
 pub use attestation::attestation_contract;
 pub use blobs::blob_contract;
 pub use log::log_contract;
+pub use disputes::dispute_contract;
 pub use queue::{contract_policy, queue_contract};
 pub use repo::repository_contract;
