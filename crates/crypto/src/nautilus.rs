@@ -13,7 +13,7 @@
 //! report: the domain-separated signature of [`crate::signing`] stays the one
 //! the aggregator counts.
 
-use ed25519_dalek::{Signature, Signer, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use verity_core::{EnclaveReport, canonical};
 
