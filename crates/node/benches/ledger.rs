@@ -53,7 +53,13 @@ fn main() {
                 tokio::spawn(async move {
                     let digest = Sha256Digest::of(&i.to_be_bytes());
                     ledger
-                        .append(EntryKind::DisputeOutcome, &format!("job_{i}"), 0, &digest, None)
+                        .append(
+                            EntryKind::DisputeOutcome,
+                            &format!("job_{i}"),
+                            0,
+                            &digest,
+                            None,
+                        )
                         .await
                         .unwrap()
                 })
