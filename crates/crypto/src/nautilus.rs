@@ -182,7 +182,9 @@ mod tests {
             report_digest: vec![0x22; 32],
         };
         assert_eq!(
-            hex::encode(intent_message_bytes(INTENT_VERITY_REPORT, 1_744_038_900_000, &payload).unwrap()),
+            hex::encode(
+                intent_message_bytes(INTENT_VERITY_REPORT, 1_744_038_900_000, &payload).unwrap()
+            ),
             "0020b1d110960100001e6a6f625f30316a6630303030303030303030303030303030303030303030\
              010000000000000009656e636c6176652d3120111111111111111111111111111111111111111111\
              1111111111111111111111025424000000000000202222222222222222222222222222222222222222\
@@ -207,7 +209,14 @@ mod tests {
         let sig = keys.sign_report_nautilus(&report);
         let payload = NautilusReport::of(&report);
         let pk = keys.public().signing;
-        verify_nautilus(&pk, INTENT_VERITY_REPORT, report.timestamp_ms, &payload, &sig).unwrap();
+        verify_nautilus(
+            &pk,
+            INTENT_VERITY_REPORT,
+            report.timestamp_ms,
+            &payload,
+            &sig,
+        )
+        .unwrap();
         assert!(verify_nautilus(&pk, 1, report.timestamp_ms, &payload, &sig).is_err());
         assert!(verify_nautilus(&pk, 0, report.timestamp_ms + 1, &payload, &sig).is_err());
         let mut other = payload.clone();

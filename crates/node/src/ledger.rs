@@ -111,8 +111,8 @@ pub fn load_or_create_log_key(path: &Path, origin: &str) -> Result<NoteSigner, S
         }
         return Ok(signer);
     }
-    let signer = NoteSigner::generate(origin)
-        .map_err(|e| format!("VERITY_LOG_ORIGIN {origin:?}: {e}"))?;
+    let signer =
+        NoteSigner::generate(origin).map_err(|e| format!("VERITY_LOG_ORIGIN {origin:?}: {e}"))?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("log key {shown}: {e}"))?;
     }
@@ -268,7 +268,11 @@ impl Ledger {
     }
 
     /// Waits until a checkpoint of at least `size` entries is published, or `timeout`.
-    pub async fn wait_for_checkpoint(&self, size: u64, timeout: Duration) -> Option<StoredCheckpoint> {
+    pub async fn wait_for_checkpoint(
+        &self,
+        size: u64,
+        timeout: Duration,
+    ) -> Option<StoredCheckpoint> {
         let mut rx = self.latest.clone();
         let wait = rx.wait_for(|c| c.as_ref().is_some_and(|c| c.size >= size));
         tokio::time::timeout(timeout, wait)
@@ -294,7 +298,10 @@ impl Ledger {
         Ok(())
     }
 
-    fn with_tree<T>(&self, f: impl FnOnce(&MerkleTree) -> Result<T, verity_tlog::TlogError>) -> Result<T, ApiError> {
+    fn with_tree<T>(
+        &self,
+        f: impl FnOnce(&MerkleTree) -> Result<T, verity_tlog::TlogError>,
+    ) -> Result<T, ApiError> {
         let tree = self
             .tree
             .read()
@@ -347,16 +354,28 @@ impl Ledger {
     ///
     /// # Errors
     /// 400 `bad_range` unless `1 ≤ from ≤ to ≤` the latest checkpoint's size.
-    pub async fn consistency(&self, from: u64, to: u64) -> Result<(Vec<Hash>, Hash, Hash), ApiError> {
+    pub async fn consistency(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<(Vec<Hash>, Hash, Hash), ApiError> {
         let latest = self.latest_checkpoint().map_or(0, |c| c.size);
         if from == 0 || from > to || to > latest {
             return Err(ApiError::bad_request(
                 "bad_range",
-                format!("need 1 ≤ from ≤ to ≤ {latest} (the latest checkpoint's size); got from={from}, to={to}"),
+                format!(
+                    "need 1 ≤ from ≤ to ≤ {latest} (the latest checkpoint's size); got from={from}, to={to}"
+                ),
             ));
         }
         self.ensure_tree(to).await?;
-        self.with_tree(|t| Ok((t.consistency_proof(from, to)?, t.root_at(from)?, t.root_at(to)?)))
+        self.with_tree(|t| {
+            Ok((
+                t.consistency_proof(from, to)?,
+                t.root_at(from)?,
+                t.root_at(to)?,
+            ))
+        })
     }
 
     /// The receipt of `job`'s current round.
@@ -364,11 +383,19 @@ impl Ledger {
     /// # Errors
     /// 409 `not_decided` before a final report, 404 `not_logged` or 409
     /// `not_checkpointed` while the log has not caught up.
-    pub async fn receipt(&self, job: &JobRecord, repo: &dyn Repository) -> Result<Receipt, ApiError> {
+    pub async fn receipt(
+        &self,
+        job: &JobRecord,
+        repo: &dyn Repository,
+    ) -> Result<Receipt, ApiError> {
         let fr = job.final_report.clone().ok_or_else(|| {
             ApiError::conflict(
                 "not_decided",
-                format!("{} has no final report yet (status {})", job.job_id, job.status.as_str()),
+                format!(
+                    "{} has no final report yet (status {})",
+                    job.job_id,
+                    job.status.as_str()
+                ),
             )
         })?;
         let entry = self.final_report_entry(&fr.job_id, fr.round).await?;
@@ -388,7 +415,10 @@ impl Ledger {
             checkpoint = Some(cp);
         }
         let checkpoint = checkpoint.ok_or_else(|| {
-            ApiError::conflict("not_checkpointed", "no checkpoint has been published yet; retry shortly")
+            ApiError::conflict(
+                "not_checkpointed",
+                "no checkpoint has been published yet; retry shortly",
+            )
         })?;
         let hashes = self.inclusion_proof(entry.index, &checkpoint).await?;
 
@@ -403,7 +433,10 @@ impl Ledger {
             let document = self.store.attestation_document(&vote.enclave_id).await?;
             if let (Some(oracle), Some(document)) = (oracle, document) {
                 let attestation = serde_json::from_str(&document).map_err(|e| {
-                    ApiError::unavailable(format!("stored attestation of {} is unreadable: {e}", vote.enclave_id))
+                    ApiError::unavailable(format!(
+                        "stored attestation of {} is unreadable: {e}",
+                        vote.enclave_id
+                    ))
                 })?;
                 enclaves.push(EnclaveInfo {
                     enclave_id: vote.enclave_id.clone(),
@@ -470,11 +503,18 @@ async fn extend_from_store(
     Ok(())
 }
 
-async fn catch_up_loop(ledger: Arc<Ledger>, _repo: Arc<dyn Repository>, shutdown: CancellationToken) {
+async fn catch_up_loop(
+    ledger: Arc<Ledger>,
+    _repo: Arc<dyn Repository>,
+    shutdown: CancellationToken,
+) {
     loop {
         match ledger.catch_up().await {
             Ok(0) => {}
-            Ok(n) => info!(entries = n, "logged final reports that were missing from the log"),
+            Ok(n) => info!(
+                entries = n,
+                "logged final reports that were missing from the log"
+            ),
             Err(e) => warn!(error = %e.message, "catching up the transparency log failed"),
         }
         tokio::select! {

@@ -14,7 +14,7 @@ pub mod verify;
 
 pub use entry::{EntryKind, leaf_bytes};
 pub use receipt::{
-    AnchorInfo, ConsensusInputs, EnclaveInfo, InclusionProof, InputBallot, LogEntryInfo,
-    LogProof, RECEIPT_VERSION, Receipt,
+    AnchorInfo, ConsensusInputs, EnclaveInfo, InclusionProof, InputBallot, LogEntryInfo, LogProof,
+    RECEIPT_VERSION, Receipt,
 };
 pub use verify::{Check, VerifyError, VerifyOptions, verify_receipt};

@@ -103,7 +103,10 @@ pub fn verify_receipt(
         if bound.signing.as_slice() != e.signing_key.as_slice() {
             return fail(
                 "attestations",
-                format!("{}: the attestation binds another signing key", e.enclave_id),
+                format!(
+                    "{}: the attestation binds another signing key",
+                    e.enclave_id
+                ),
             );
         }
         if keys.insert(e.enclave_id.clone(), bound.signing).is_some() {
@@ -152,18 +155,21 @@ pub fn verify_receipt(
         ),
     );
 
-    verify_final_report(fr, options.aggregator_key.as_ref().map(<[u8; 32]>::as_slice))
-        .or_else(|e| {
-            let why = if options
-                .aggregator_key
-                .is_some_and(|k| k.as_slice() != fr.aggregator_key.as_slice())
-            {
-                "signed by another key than the given aggregator key".to_owned()
-            } else {
-                format!("final report: {e}")
-            };
-            fail("aggregator-signature", why)
-        })?;
+    verify_final_report(
+        fr,
+        options.aggregator_key.as_ref().map(<[u8; 32]>::as_slice),
+    )
+    .or_else(|e| {
+        let why = if options
+            .aggregator_key
+            .is_some_and(|k| k.as_slice() != fr.aggregator_key.as_slice())
+        {
+            "signed by another key than the given aggregator key".to_owned()
+        } else {
+            format!("final report: {e}")
+        };
+        fail("aggregator-signature", why)
+    })?;
     pass(
         "aggregator-signature",
         format!(
@@ -195,7 +201,10 @@ pub fn verify_receipt(
             .iter()
             .find(|s| s.report.enclave_id == v.enclave_id)
         else {
-            return fail("votes", format!("no signed report for the vote of {}", v.enclave_id));
+            return fail(
+                "votes",
+                format!("no signed report for the vote of {}", v.enclave_id),
+            );
         };
         let r = &s.report;
         if r.digest() != v.report_digest {
@@ -324,7 +333,10 @@ pub fn verify_receipt(
     }
     pass(
         "log-entry",
-        format!("entry {} records report {}", log.entry.index, fr.report_digest),
+        format!(
+            "entry {} records report {}",
+            log.entry.index, fr.report_digest
+        ),
     );
 
     let embedded;
@@ -341,7 +353,11 @@ pub fn verify_receipt(
     if log.origin != key.name() {
         return fail(
             "checkpoint-signature",
-            format!("origin {:?} is not the log key's name {:?}", log.origin, key.name()),
+            format!(
+                "origin {:?} is not the log key's name {:?}",
+                log.origin,
+                key.name()
+            ),
         );
     }
     pass(

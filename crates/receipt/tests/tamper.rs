@@ -179,7 +179,9 @@ type Tamper = (&'static str, &'static str, fn(&mut Receipt));
 #[test]
 fn every_field_tampered_in_turn_is_refused_by_its_check() {
     let cases: Vec<Tamper> = vec![
-        ("version", "version", |r| r.version = "verity-receipt/v0".into()),
+        ("version", "version", |r| {
+            r.version = "verity-receipt/v0".into()
+        }),
         ("job id", "version", |r| r.job_id = JobId::generate()),
         ("attestation signature", "attestations", |r| {
             let Attestation::Dev(d) = &mut r.enclaves[0].attestation else {
@@ -203,9 +205,13 @@ fn every_field_tampered_in_turn_is_refused_by_its_check() {
         ("enclave signature", "enclave-signatures", |r| {
             r.enclave_reports[1].signature[7] ^= 0x40
         }),
-        ("an enclave without attestation", "enclave-signatures", |r| {
-            r.enclaves.remove(0);
-        }),
+        (
+            "an enclave without attestation",
+            "enclave-signatures",
+            |r| {
+                r.enclaves.remove(0);
+            },
+        ),
         ("final verdict", "aggregator-signature", |r| {
             r.final_report.verdict = Verdict::AiGenerated
         }),
@@ -249,8 +255,12 @@ fn every_field_tampered_in_turn_is_refused_by_its_check() {
             bytes[n - 5] = if bytes[n - 5] == b'A' { b'B' } else { b'A' };
             r.log.checkpoint = String::from_utf8(bytes).unwrap();
         }),
-        ("origin", "checkpoint-signature", |r| r.log.origin = "evil.example/log".into()),
-        ("proof hash", "inclusion", |r| r.log.inclusion_proof.hashes[0].0[0] ^= 1),
+        ("origin", "checkpoint-signature", |r| {
+            r.log.origin = "evil.example/log".into()
+        }),
+        ("proof hash", "inclusion", |r| {
+            r.log.inclusion_proof.hashes[0].0[0] ^= 1
+        }),
         ("proof shortened", "inclusion", |r| {
             r.log.inclusion_proof.hashes.pop();
         }),
@@ -258,7 +268,9 @@ fn every_field_tampered_in_turn_is_refused_by_its_check() {
             r.log.entry.index += 1;
             r.log.inclusion_proof.leaf_index += 1;
         }),
-        ("proof tree size", "inclusion", |r| r.log.inclusion_proof.tree_size = 8),
+        ("proof tree size", "inclusion", |r| {
+            r.log.inclusion_proof.tree_size = 8
+        }),
     ];
     let f = fixture();
     for (what, check, tamper) in cases {
@@ -323,7 +335,9 @@ fn pinned_keys_and_the_image_are_enforced() {
     unpinned.log_key = None;
     assert_eq!(failing_check(&r, &unpinned), "checkpoint-signature");
     // A checkpoint re-signed by the attacker passes only with the attacker's key.
-    let body = verity_tlog::note::open(&r.log.checkpoint, &[f.log_key.verifier()]).unwrap().text;
+    let body = verity_tlog::note::open(&r.log.checkpoint, &[f.log_key.verifier()])
+        .unwrap()
+        .text;
     r.log.checkpoint = verity_tlog::sign_note(&body, std::slice::from_ref(&attacker)).unwrap();
     verify_receipt(&r, &unpinned, |_| {}).unwrap();
     assert_eq!(failing_check(&r, &options(&f)), "checkpoint-signature");

@@ -223,7 +223,8 @@ fn signing_reproduces_the_go_signature() {
         peter["ed25519_pub_hex"].as_str().unwrap()
     );
     let c = &v["vectors"][0];
-    let note = verity_tlog::sign_note(c["text"].as_str().unwrap(), std::slice::from_ref(&signer)).unwrap();
+    let note =
+        verity_tlog::sign_note(c["text"].as_str().unwrap(), std::slice::from_ref(&signer)).unwrap();
     assert_eq!(note, c["note"].as_str().unwrap());
     assert_eq!(
         NoteSigner::parse(&signer.to_skey()).unwrap().to_skey(),

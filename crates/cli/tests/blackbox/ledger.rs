@@ -28,7 +28,10 @@ async fn receipt(server: &Server, job: &str) -> Value {
             return body;
         }
         assert!(
-            matches!(body["error"]["code"].as_str(), Some("not_checkpointed" | "not_logged")),
+            matches!(
+                body["error"]["code"].as_str(),
+                Some("not_checkpointed" | "not_logged")
+            ),
             "unexpected {status}: {body}"
         );
         assert!(start.elapsed() < DEADLINE, "no receipt for {job}: {body}");
@@ -56,6 +59,9 @@ fn verify(receipt: &Value, args: &[&str]) -> (bool, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
 }
+
+/// Changes a receipt in place.
+type Tamper = Box<dyn Fn(&mut Value)>;
 
 fn fast_checkpoints() -> Options {
     Options::default().env("VERITY_CHECKPOINT_INTERVAL", "100ms")
@@ -89,7 +95,10 @@ async fn receipts_verify_offline_and_tampered_ones_are_refused() {
         "checkpoint-signature",
         "inclusion",
     ] {
-        assert!(out.contains(&format!("ok    {check}: ")), "{check} missing:\n{out}");
+        assert!(
+            out.contains(&format!("ok    {check}: ")),
+            "{check} missing:\n{out}"
+        );
     }
     assert!(out.contains("VERIFIED: AI_GENERATED"), "{out}");
 
@@ -100,8 +109,12 @@ async fn receipts_verify_offline_and_tampered_ones_are_refused() {
 
     let other_image = dir.path().join("b.png");
     std::fs::write(&other_image, generated(image::ImageFormat::Png, 8, 8, 3)).unwrap();
-    let tampered: Vec<(&str, Box<dyn Fn(&mut Value)>, Vec<String>)> = vec![
-        ("final verdict", Box::new(|r| r["finalReport"]["verdict"] = "REAL".into()), vec![]),
+    let tampered: Vec<(&str, Tamper, Vec<String>)> = vec![
+        (
+            "final verdict",
+            Box::new(|r| r["finalReport"]["verdict"] = "REAL".into()),
+            vec![],
+        ),
         (
             "enclave verdict",
             Box::new(|r| r["enclaveReports"][0]["report"]["verdict"] = "REAL".into()),
@@ -120,12 +133,19 @@ async fn receipts_verify_offline_and_tampered_ones_are_refused() {
         (
             "checkpoint",
             Box::new(|r| {
-                let note = r["log"]["checkpoint"].as_str().unwrap().replacen("\n1\n", "\n2\n", 1);
+                let note = r["log"]["checkpoint"]
+                    .as_str()
+                    .unwrap()
+                    .replacen("\n1\n", "\n2\n", 1);
                 r["log"]["checkpoint"] = note.into();
             }),
             vec![],
         ),
-        ("nothing, other image", Box::new(|_| {}), vec!["--image".into(), other_image.to_str().unwrap().into()]),
+        (
+            "nothing, other image",
+            Box::new(|_| {}),
+            vec!["--image".into(), other_image.to_str().unwrap().into()],
+        ),
     ];
     let expected = [
         "aggregator-signature",
@@ -143,7 +163,10 @@ async fn receipts_verify_offline_and_tampered_ones_are_refused() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (ok, out) = verify(&r, &args);
         assert!(!ok, "tampered {what} was accepted:\n{out}");
-        assert!(out.contains(&format!("FAIL  {check}: ")), "tampered {what}:\n{out}");
+        assert!(
+            out.contains(&format!("FAIL  {check}: ")),
+            "tampered {what}:\n{out}"
+        );
     }
     let (ok, out) = verify(&serde_json::json!({"version": 1}), &[]);
     assert!(!ok && out.contains("FAIL  format"), "{out}");
@@ -166,7 +189,10 @@ async fn every_pair_of_published_checkpoints_is_consistent_across_a_restart() {
     let (_, before) = get(&server, "/api/ledger/checkpoint").await;
     server.restart_with(&[]).await;
     let (_, after) = get(&server, "/api/ledger/checkpoint").await;
-    assert_eq!(before["checkpoint"], after["checkpoint"], "the log reloads as it was");
+    assert_eq!(
+        before["checkpoint"], after["checkpoint"],
+        "the log reloads as it was"
+    );
     assert_eq!(log_key(&before), log_key(&after), "the log key persists");
     let job = server
         .upload_ok(generated(image::ImageFormat::Png, 16, 16, 9), "g.png")
@@ -187,17 +213,28 @@ async fn every_pair_of_published_checkpoints_is_consistent_across_a_restart() {
     assert_eq!(checkpoints.last().unwrap().size, 4);
     for (i, a) in checkpoints.iter().enumerate() {
         for b in &checkpoints[i..] {
-            let (status, body) =
-                get(&server, &format!("/api/ledger/consistency?from={}&to={}", a.size, b.size)).await;
+            let (status, body) = get(
+                &server,
+                &format!("/api/ledger/consistency?from={}&to={}", a.size, b.size),
+            )
+            .await;
             assert_eq!(status, 200, "{body}");
             let proof: Vec<[u8; 32]> = body["proof"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+                .map(|h| {
+                    hex::decode(h.as_str().unwrap())
+                        .unwrap()
+                        .try_into()
+                        .unwrap()
+                })
                 .collect();
             verify_consistency(a.size, b.size, &proof, &a.root, &b.root).unwrap_or_else(|e| {
-                panic!("checkpoints {} and {} are not consistent: {e}", a.size, b.size)
+                panic!(
+                    "checkpoints {} and {} are not consistent: {e}",
+                    a.size, b.size
+                )
             });
         }
     }

@@ -140,4 +140,3 @@ pub(super) async fn receipt(
     }
     Ok(Json(body))
 }
-

@@ -54,9 +54,17 @@ async fn appends_are_gap_free_and_idempotent(log: &dyn LogStore) {
     assert_eq!((again[0].0.index, again[0].1), (1, false));
     assert_eq!((again[1].0.index, again[1].1), (3, true));
     assert_eq!(log.log_size().await.unwrap(), 4);
+    let twice = entry("ban", "enclave-2", 0, "b");
+    let dup = log.append(&[twice.clone(), twice]).await.unwrap();
+    assert_eq!((dup[0].0.index, dup[0].1), (4, true));
+    assert_eq!(
+        (dup[1].0.index, dup[1].1),
+        (4, false),
+        "a leaf twice in one batch is logged once"
+    );
 
     let hashes = log.leaf_hashes(0, 100).await.unwrap();
-    assert_eq!(hashes.len(), 4);
+    assert_eq!(hashes.len(), 5);
     assert_eq!(hashes[2], batch[2].leaf_hash);
     assert_eq!(
         log.leaf_hashes(2, 1).await.unwrap(),
@@ -67,7 +75,7 @@ async fn appends_are_gap_free_and_idempotent(log: &dyn LogStore) {
         (e.kind.as_str(), e.subject.as_str(), e.leaf.as_slice()),
         ("final_report", "job_b", &b"b0"[..])
     );
-    assert!(log.entry(4).await.unwrap().is_none());
+    assert!(log.entry(5).await.unwrap().is_none());
     let about_a: Vec<u64> = log
         .entries_for("job_a")
         .await

@@ -74,46 +74,56 @@ impl LogStore for PgLogStore {
             .await?
             .try_get("n")?;
         let now = now_ms() as i64;
+        // Three round trips per batch: the lock and size above, the look-up of
+        // already-logged leaves, and one multi-row insert.
+        let hashes: Vec<Vec<u8>> = entries.iter().map(|e| e.leaf_hash.to_vec()).collect();
+        let mut known: std::collections::HashMap<[u8; 32], LogEntry> = sqlx::query(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM log_entries WHERE leaf_hash = ANY($1)"
+        ))
+        .bind(&hashes)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| entry_from_row(row).map(|e| (e.leaf_hash, e)))
+        .collect::<Result<_>>()?;
         let mut out = Vec::with_capacity(entries.len());
+        let mut rows = Vec::new();
         for e in entries {
-            let existing = sqlx::query(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM log_entries WHERE leaf_hash = $1"
-            ))
-            .bind(&e.leaf_hash[..])
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = existing {
-                out.push((entry_from_row(&row)?, false));
+            if let Some(stored) = known.get(&e.leaf_hash) {
+                out.push((stored.clone(), false));
                 continue;
             }
+            let entry = LogEntry {
+                index: next as u64,
+                kind: e.kind.clone(),
+                subject: e.subject.clone(),
+                round: e.round,
+                leaf: e.leaf.clone(),
+                leaf_hash: e.leaf_hash,
+                payload: e.payload.clone(),
+                appended_ms: now as u64,
+            };
+            known.insert(e.leaf_hash, entry.clone());
+            rows.push(entry.clone());
+            out.push((entry, true));
+            next += 1;
+        }
+        if !rows.is_empty() {
             sqlx::query(
                 "INSERT INTO log_entries (idx, kind, subject, round, leaf, leaf_hash, payload, appended_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[], $5::BYTEA[], \
+                 $6::BYTEA[], $7::TEXT[], $8::BIGINT[])",
             )
-            .bind(next)
-            .bind(&e.kind)
-            .bind(&e.subject)
-            .bind(i64::from(e.round))
-            .bind(&e.leaf)
-            .bind(&e.leaf_hash[..])
-            .bind(&e.payload)
-            .bind(now)
+            .bind(rows.iter().map(|r| r.index as i64).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.kind.clone()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.subject.clone()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| i64::from(r.round)).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.leaf.clone()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.leaf_hash.to_vec()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.payload.clone()).collect::<Vec<_>>())
+            .bind(vec![now; rows.len()])
             .execute(&mut *tx)
             .await?;
-            out.push((
-                LogEntry {
-                    index: next as u64,
-                    kind: e.kind.clone(),
-                    subject: e.subject.clone(),
-                    round: e.round,
-                    leaf: e.leaf.clone(),
-                    leaf_hash: e.leaf_hash,
-                    payload: e.payload.clone(),
-                    appended_ms: now as u64,
-                },
-                true,
-            ));
-            next += 1;
         }
         tx.commit().await?;
         Ok(out)
