@@ -90,11 +90,13 @@ test('upload a fixture through the page and follow it live to the verdict', asyn
   jobId = page.url().split('/').pop();
 
   // Live progress: the timeline shows the stream's events up to completion.
+  // (Once decided, the progress panel folds away: its lines are attached, not visible.)
   const timeline = page.locator('#timeline');
-  await timeline.getByText(/^Queued for 3 enclaves/).waitFor();
-  await timeline.getByText(/^Consensus: AI-generated, 100 % of weight from 3 enclaves/).waitFor();
-  await timeline.getByText(/^Completed/).waitFor();
-  for (const n of [1, 2, 3]) await timeline.getByText(`enclave-${n} finished: AI-generated`, { exact: false }).waitFor();
+  const attached = { state: 'attached' };
+  await timeline.getByText(/^Queued for 3 enclaves/).waitFor(attached);
+  await timeline.getByText(/^Consensus: AI-generated, 100 % of weight from 3 enclaves/).waitFor(attached);
+  await timeline.getByText(/^Completed/).waitFor(attached);
+  for (const n of [1, 2, 3]) await timeline.getByText(`enclave-${n} finished: AI-generated`, { exact: false }).waitFor(attached);
   assert.equal(await page.locator('#job-progress').getAttribute('value'), '100');
 
   const verdict = page.locator('#verdict-text');
