@@ -31,6 +31,7 @@ export function voteChart(votes, threshold) {
     'aria-label': `Share of weight by verdict: ${summary}. Threshold ${pct(threshold)}.`,
   },
   segments,
+  svg('line', { x1: threshold * 100, x2: threshold * 100, y1: 0, y2: 30, class: 'threshold-halo', 'vector-effect': 'non-scaling-stroke' }),
   svg('line', { x1: threshold * 100, x2: threshold * 100, y1: 0, y2: 30, class: 'threshold', 'vector-effect': 'non-scaling-stroke' }));
 
   const legend = h('ul', { class: 'legend' },

@@ -37,14 +37,17 @@ export function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** A table with a caption, column headers and rows of cells (strings or nodes). */
+/**
+ * A table with a caption, column headers and rows of cells (strings or nodes).
+ * At phone width each row becomes a card, its cells labelled by `data-label`.
+ */
 export function table(caption, headers, rows, attrs = {}) {
   return h('div', { class: 'table-wrap', ...attrs },
     h('table', {},
       h('caption', {}, caption),
       h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((c, i) =>
-        i === 0 ? h('th', { scope: 'row' }, c) : h('td', {}, c)))))));
+        i === 0 ? h('th', { scope: 'row' }, c) : h('td', { 'data-label': headers[i] }, c)))))));
 }
 
 /** A percentage with no decimals, "100 %". */

@@ -31,6 +31,24 @@ function attestationFacts(o) {
   return pairs.filter(([, d]) => d);
 }
 
+/** The table; the "Reports counted" column only where the API gives the count. */
+function oracleTable(oracles, totalWeight, counted) {
+  const withCount = oracles.some((o) => counted(o) !== undefined);
+  const headers = ['Enclave', 'Attestation', 'Reputation', 'Stake', 'Weight', 'Share of weight',
+    ...(withCount ? ['Reports counted'] : []), 'Slashes', 'Status'];
+  return table(`${oracles.length} registered enclaves`, headers, oracles.map((o) => [
+    o.enclaveId,
+    attestationBadge(attestationKind(o)),
+    num(o.reputation),
+    String(o.stake ?? '—'),
+    num(o.weight),
+    o.banned ? '—' : `${Math.round((100 * (o.weight || 0)) / totalWeight)} %`,
+    ...(withCount ? [counted(o) !== undefined ? String(counted(o)) : '—'] : []),
+    String(o.slashes ?? 0),
+    o.banned ? h('span', { class: 'badge banned' }, `Banned${o.banReason ? `: ${o.banReason}` : ''}`) : h('span', { class: 'badge active' }, 'Active'),
+  ]), { id: 'oracles' });
+}
+
 /** Renders the oracles page. */
 export async function renderOracles(main) {
   title('Oracles');
@@ -50,19 +68,7 @@ export async function renderOracles(main) {
     anyInsecure ? h('p', { class: 'banner insecure', role: 'note', id: 'insecure-warning' },
       h('strong', {}, '⚠ dev-insecure attestation.'),
       ' Some enclaves attest their keys with a self-signed development statement: nothing proves those keys live in secure hardware.') : '',
-    table(`${oracles.length} registered enclaves`,
-      ['Enclave', 'Attestation', 'Reputation', 'Stake', 'Weight', 'Share of weight', 'Reports counted', 'Slashes', 'Status'],
-      oracles.map((o) => [
-        o.enclaveId,
-        attestationBadge(attestationKind(o)),
-        num(o.reputation),
-        String(o.stake ?? '—'),
-        num(o.weight),
-        o.banned ? '—' : `${Math.round((100 * (o.weight || 0)) / totalWeight)} %`,
-        counted(o) !== undefined ? String(counted(o)) : '—',
-        String(o.slashes ?? 0),
-        o.banned ? h('span', { class: 'badge banned' }, `Banned${o.banReason ? `: ${o.banReason}` : ''}`) : h('span', { class: 'badge active' }, 'Active'),
-      ]), { id: 'oracles' }),
+    oracleTable(oracles, totalWeight, counted),
     h('section', { class: 'card', 'aria-labelledby': 'keys-title' },
       h('h2', { id: 'keys-title' }, 'Keys and attestation'),
       oracles.map((o) => h('details', { class: 'oracle', 'data-enclave': o.enclaveId },

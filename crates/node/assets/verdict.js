@@ -270,7 +270,7 @@ async function renderDetails(el, job) {
   const models = Object.entries(r.models ?? {});
   const detectorTable = table('Detectors (weighted across the enclaves that counted)',
     ['Model or signal', 'Verdict', 'Confidence', 'Version'],
-    models.map(([name, s]) => [name, verdictBadge(s.verdict), pct(s.confidence), h('code', {}, s.version ?? '—')]),
+    models.map(([name, s]) => [name, verdictBadge(s.verdict), s.verdict === 'NOT_APPLICABLE' ? '—' : pct(s.confidence), h('code', {}, s.version ?? '—')]),
     { id: 'detectors' });
 
   const evidence = r.evidence ?? [];
@@ -327,7 +327,7 @@ function enclaveReport(signed) {
   return h('div', { class: 'enclave-report' },
     h('h3', {}, r.enclaveId, ' ', verdictBadge(r.verdict), ' ', attestationBadge(r.attestation)),
     table(`Detectors run by ${r.enclaveId}`, ['Detector', 'Verdict', 'Confidence', 'Version', 'Evidence'],
-      (r.detectors ?? []).map((d) => [d.name, verdictBadge(d.verdict), pct(d.confidence), h('code', {}, d.version), (d.evidence ?? []).join('; ') || '—'])),
+      (r.detectors ?? []).map((d) => [d.name, verdictBadge(d.verdict), d.verdict === 'NOT_APPLICABLE' ? '—' : pct(d.confidence), h('code', {}, d.version), (d.evidence ?? []).join('; ') || '—'])),
     h('p', { class: 'small' }, 'Signature ', hex(signed.signature)));
 }
 
