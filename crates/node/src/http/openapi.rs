@@ -160,8 +160,10 @@ pub(super) async fn openapi_json() -> Json<Spec> {
 
 /// Documents `GET /api/docs` (served by `utoipa-swagger-ui`).
 #[utoipa::path(get, path = "/api/docs", tag = "operations",
-    summary = "The API reference page (works offline)",
-    responses((status = 200, description = "An HTML page", content_type = "text/html")))]
+    summary = "The API reference page (Swagger UI, served from the binary: works offline)",
+    responses(
+        (status = 303, description = "Redirect to `/api/docs/`, the page (its files under `/api/docs/…`)"),
+        (status = 200, description = "An HTML page", content_type = "text/html")))]
 fn docs_page() {}
 
 // ---------------------------------------------------------------------------
@@ -639,9 +641,11 @@ mod tests {
         ];
         let mut paths = Vec::new();
         for source in sources {
-            for piece in source.split(".route(\"").skip(1) {
-                let path = piece.split('"').next().unwrap();
-                paths.push(normalise(path));
+            for piece in source.split(".route(").skip(1) {
+                // A route call, its path literal possibly on the next line.
+                if let Some(rest) = piece.trim_start().strip_prefix("\"/") {
+                    paths.push(normalise(&format!("/{}", rest.split('"').next().unwrap())));
+                }
             }
         }
         paths.push(normalise(DOCS_PATH));
