@@ -309,3 +309,49 @@ test('the API reference page and the OpenAPI description load offline', async ()
   assert.deepEqual(external, [], 'the reference page loads nothing from elsewhere');
   await context.close();
 });
+
+test('disputes, log proofs and receipts render from the shapes in docs/UI.md (responses mocked in the browser)', async () => {
+  // Until those features are on this server, the page's requests for them are
+  // answered in the browser with the documented shapes; everything else is real.
+  const vectors = JSON.parse(readFileSync(new URL('./vectors/rfc6962_inclusion.json', import.meta.url)));
+  const v = vectors.inclusion.find((x) => x.tree_size === 7 && x.leaf_index === 3);
+  const proof = { success: true, jobId, leafIndex: 3, treeSize: 7, leafHash: v.leaf_hash, inclusionPath: v.proof, rootHash: v.root };
+  const { page, context, problems } = await open();
+  const json = (route, body) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(body) });
+  await page.route(`**/api/jobs/${jobId}`, async (route) => {
+    const real = await (await route.fetch()).json();
+    await json(route, { ...real, status: 'DISPUTED', verdictMayChange: true });
+  });
+  await page.route(`**/api/dispute/${jobId}`, (route) => json(route, {
+    success: true, jobId, state: 'reverifying', challengerAddress: '0xabc123', reason: 'I took it', evidenceCID: 'ev_1',
+    evidenceResolved: true, bond: 100, disputedVerdict: 'AI_GENERATED', createdAt: new Date().toISOString(),
+    rounds: [{ round: 0, role: 'disputed', status: 'COMPLETED', verdict: 'AI_GENERATED', agreementRate: 1 },
+      { round: 1, role: 'reverification', status: 'PROCESSING', reportsReceived: 1 }],
+    slashes: [],
+  }));
+  await page.route(`**/api/ledger/proof/${jobId}`, (route) => json(route, proof));
+  await page.route(`**/api/jobs/${jobId}/receipt`, (route) => json(route, { success: true, reportDigest: 'x' }));
+  await page.route('**/api/ledger/checkpoint', (route) => route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8',
+    body: `verity.example/log\n7\n${Buffer.from(v.root, 'hex').toString('base64')}\n\n— verity.example/log AAAA\n` }));
+
+  await page.goto(`${BASE}/jobs/${jobId}`);
+  await page.locator('#disputed-banner').waitFor();
+  assert.match(await page.locator('#disputed-banner').textContent(), /^DISPUTED — may change\./);
+  await page.locator('#dispute-state').getByText('Open: the enclaves are re-verifying').waitFor();
+  assert.equal(await page.locator('#dispute-form').count(), 0, 'no second dispute while one is open');
+  await page.locator('#inclusion-result').getByText('✓ Included.').waitFor();
+  await page.locator('#download-receipt').waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'disputed-mocked-desktop.png'), fullPage: true });
+
+  // A tampered proof does not verify.
+  await page.unroute(`**/api/ledger/proof/${jobId}`);
+  await page.route(`**/api/ledger/proof/${jobId}`, (route) => json(route, { ...proof, leafIndex: 2 }));
+  await page.goto(`${BASE}/log`);
+  await page.locator('#checkpoint-facts').getByText('verity.example/log').waitFor();
+  assert.ok((await page.locator('#checkpoint-facts').textContent()).includes('7'));
+  await page.fill('#proof-job', jobId);
+  await page.click('#inclusion-form button');
+  await page.locator('#inclusion-result').getByText('✗ Not proven.').waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -397,7 +397,7 @@ function disputeState(d) {
     ]),
     rounds.length ? table('Rounds', ['Round', 'Role', 'Status', 'Verdict', 'Agreement'],
       rounds.map((r) => [String(r.round), r.role ?? '—', r.status ?? '—', r.verdict ? verdictBadge(r.verdict) : '—',
-        r.agreementRate !== undefined ? pct(r.agreementRate) : (r.reportsReceived !== undefined ? `${r.reportsReceived} reports so far` : '—')])) : null,
+        r.agreementRate !== undefined ? pct(r.agreementRate) : (r.reportsReceived !== undefined ? `${r.reportsReceived} report${r.reportsReceived === 1 ? '' : 's'} so far` : '—')])) : null,
     (d.slashes ?? []).length ? table('Slashes', ['Enclave', 'Amount', 'Reason'],
       d.slashes.map((s) => [s.enclaveId ?? '—', String(s.amount), s.reason ?? '—'])) : null);
 }
