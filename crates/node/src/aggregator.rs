@@ -140,6 +140,12 @@ impl Aggregator {
             metrics::counter!(m::REPORTS_REJECTED, "reason" => e.code).increment(1);
             warn!(enclave = %signed.report.enclave_id, job = %signed.report.job_id, code = e.code, "report refused: {}", e.message);
         }
+        if matches!(result, Ok(SubmitOutcome::Accepted))
+            && signed.report.round == 0
+            && let Ok(Some(job)) = self.repo.job(&signed.report.job_id).await
+        {
+            m::record_report(signed.report.enclave_id.as_str(), 0, job.created_ms);
+        }
         result
     }
 

@@ -41,11 +41,41 @@ pub fn install() -> PrometheusHandle {
                 .expect("static buckets are valid")
                 .build_recorder();
             let handle = recorder.handle();
+            build_info(&recorder);
             // Another recorder may exist (tests embedding several nodes); keep ours for rendering.
             let _ = metrics::set_global_recorder(recorder);
             handle
         })
         .clone()
+}
+
+/// Constant 1, labelled with the version and build profile.
+pub const BUILD_INFO: &str = "verity_build_info";
+/// Unix time the process started, in seconds.
+pub const START_TIME: &str = "verity_process_start_time_seconds";
+/// Seconds from upload to each enclave's accepted report (first round), by `enclave`.
+pub const ENCLAVE_REPORT: &str = "verity_enclave_report_seconds";
+
+/// Records [`BUILD_INFO`] and [`START_TIME`] in `recorder`.
+fn build_info(recorder: &metrics_exporter_prometheus::PrometheusRecorder) {
+    metrics::with_local_recorder(recorder, || {
+        let profile = if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        };
+        metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION"), "profile" => profile)
+            .set(1.0);
+        metrics::gauge!(START_TIME).set(now_ms() as f64 / 1000.0);
+    });
+}
+
+/// Records how long after the upload an enclave's report for round 0 was accepted.
+pub fn record_report(enclave: &str, round: u32, job_created_ms: u64) {
+    if round == 0 {
+        let seconds = now_ms().saturating_sub(job_created_ms) as f64 / 1000.0;
+        metrics::histogram!(ENCLAVE_REPORT, "enclave" => enclave.to_owned()).record(seconds);
+    }
 }
 
 /// Counts a decided round.

@@ -30,16 +30,19 @@ use crate::settings::NodeSettings;
 pub const NORMAL_PRIORITY: i32 = 0;
 
 /// What a 202 tells the client (seed field names).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadAccepted {
     /// Always true.
     pub success: bool,
     /// The new job.
+    #[schema(value_type = String, example = "job_01JD5Y8ZP1W3Q9V4M2C7K6H0XR")]
     pub job_id: JobId,
     /// Always `PENDING`.
+    #[schema(value_type = String, example = "PENDING")]
     pub status: &'static str,
     /// SHA-256 of the uploaded bytes.
+    #[schema(value_type = String)]
     pub media_hash: Sha256Digest,
     /// Id of the encrypted blob in the store.
     #[serde(rename = "mediaCID")]

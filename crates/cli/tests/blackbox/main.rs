@@ -7,3 +7,4 @@ mod harness;
 mod ledger;
 mod pipeline;
 mod recovery;
+mod web;

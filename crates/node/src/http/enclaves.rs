@@ -28,6 +28,13 @@ struct Registration {
     attestation: Attestation,
 }
 
+/// `POST /api/enclaves/register`.
+#[utoipa::path(post, path = "/api/enclaves/register", tag = "enclaves",
+    summary = "Register an enclave with an attestation that binds its keys",
+    request_body(content = crate::http::openapi::Registration, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Registered (or re-registered)", body = crate::http::openapi::Registered),
+        (status = 400, description = "Malformed, or the attestation does not verify", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn register(
     State(state): State<AppState>,
     body: Bytes,
@@ -58,6 +65,16 @@ pub(super) async fn register(
     })))
 }
 
+/// `POST /api/enclaves/started`.
+#[utoipa::path(post, path = "/api/enclaves/started", tag = "enclaves",
+    summary = "A signed notice that an enclave started on a job round (progress only)",
+    request_body(content = crate::http::openapi::StartedNotice, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Recorded", body = crate::http::openapi::Accepted),
+        (status = 400, description = "Malformed or badly signed", body = crate::http::openapi::ErrorBody),
+        (status = 403, description = "Unknown enclave", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "No such job", body = crate::http::openapi::ErrorBody),
+        (status = 409, description = "Not on the current round's committee", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn started(
     State(state): State<AppState>,
     body: Bytes,

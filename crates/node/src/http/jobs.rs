@@ -32,6 +32,13 @@ pub(super) fn iso(ms: u64) -> String {
 }
 
 /// `GET /api/job/:jobId` (and `/api/jobs/:jobId`).
+#[utoipa::path(get, path = "/api/jobs/{jobId}", tag = "jobs",
+    summary = "A job: status, progress and, once decided, the signed final report",
+    params(("jobId" = String, Path, description = "A job id, `job_` followed by a ULID")),
+    responses(
+        (status = 200, description = "The job", body = crate::http::openapi::Job),
+        (status = 400, description = "Malformed job id", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "No such job", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn get_job(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -92,6 +99,13 @@ fn progress(job: &JobRecord, reports: usize) -> u32 {
 }
 
 /// `GET /api/jobs/:jobId/reports`: the signed enclave reports of the current round.
+#[utoipa::path(get, path = "/api/jobs/{jobId}/reports", tag = "jobs",
+    summary = "The signed enclave reports of the job's current round",
+    params(("jobId" = String, Path, description = "A job id, `job_` followed by a ULID")),
+    responses(
+        (status = 200, description = "The reports", body = crate::http::openapi::ReportsView),
+        (status = 400, description = "Malformed job id", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "No such job", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn job_reports(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -110,6 +124,14 @@ pub(super) async fn job_reports(
 }
 
 /// `POST /api/jobs/:jobId/retry`: a new round for a failed job.
+#[utoipa::path(post, path = "/api/jobs/{jobId}/retry", tag = "jobs",
+    summary = "Start a new round for a FAILED job",
+    params(("jobId" = String, Path, description = "A job id, `job_` followed by a ULID")),
+    responses(
+        (status = 202, description = "A new round is queued", body = crate::http::openapi::RetryAccepted),
+        (status = 400, description = "Malformed job id", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "No such job", body = crate::http::openapi::ErrorBody),
+        (status = 409, description = "The job is not FAILED", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn retry_job(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -125,6 +147,9 @@ pub(super) async fn retry_job(
 }
 
 /// `GET /api/oracles`.
+#[utoipa::path(get, path = "/api/oracles", tag = "oracles",
+    summary = "Every registered enclave: keys, reputation, stake, weight, slashes, ban, attestation",
+    responses((status = 200, description = "The oracles", body = crate::http::openapi::OraclesView)))]
 pub(super) async fn oracles(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let attestations: std::collections::HashMap<_, _> = state
         .attest

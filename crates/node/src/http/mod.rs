@@ -4,6 +4,8 @@ mod disputes;
 mod enclaves;
 mod jobs;
 mod ledger;
+mod observe;
+pub mod openapi;
 mod ops;
 mod reports;
 mod sse;
@@ -64,8 +66,8 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.limits.max_bytes + 1024 * 1024;
     Router::new()
-        .route("/", get(ui::index))
-        .route("/jobs/{job_id}", get(ui::index))
+        .merge(ui::routes())
+        .merge(openapi::routes())
         .route(
             "/api/upload",
             post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),
@@ -108,6 +110,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(observe::track))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
         .layer(CatchPanicLayer::custom(|_| {

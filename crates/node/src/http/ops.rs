@@ -8,11 +8,18 @@ use serde_json::{Value, json};
 
 use super::AppState;
 
+/// `GET /health` (alias `/healthz`): liveness.
+#[utoipa::path(get, path = "/health", tag = "operations", summary = "Liveness",
+    responses((status = 200, description = "The process is up", body = crate::http::openapi::Health)))]
 pub(super) async fn health() -> Json<Value> {
     Json(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
 /// 200 when the database, the queue and the blob store answer; 503 otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "operations", summary = "Readiness: database, queue and blob store reachable",
+    responses(
+        (status = 200, description = "Ready", body = crate::http::openapi::Ready),
+        (status = 503, description = "A dependency does not answer", body = crate::http::openapi::Ready)))]
 pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let (db, queue, blobs) =
         tokio::join!(state.repo.ping(), state.queue.ping(), state.blobs.ping());
@@ -34,6 +41,9 @@ pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Va
     )
 }
 
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics (text exposition format 0.0.4)",
+    responses((status = 200, description = "Metrics", content_type = "text/plain; version=0.0.4", body = String)))]
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(counts) = state.repo.job_counts().await {
         for (status, n) in counts {

@@ -30,6 +30,21 @@ pub(super) struct After {
     after: Option<i64>,
 }
 
+/// `GET /api/jobs/:jobId/events`.
+#[utoipa::path(get, path = "/api/jobs/{jobId}/events", tag = "jobs",
+    summary = "Server-Sent Events from queued to decided",
+    description = "Event names: `queued` {round, committee}, `enclave_started` {enclaveId, round}, \
+        `enclave_finished` {enclaveId, round, verdict, confidence, reportDigest}, `equivocation`, \
+        `consensus` {round, verdict, confidence, agreementRate, thresholdMet, participatingEnclaves, reportDigest}, \
+        `completed` {round, verdict}, `failed` {round, reason}; every event's data also has `jobId` and `at`. \
+        Each event has an `id`: reconnect with `Last-Event-ID` (or `?after=`) to resume. The stream ends after the decision.",
+    params(("jobId" = String, Path, description = "A job id, `job_` followed by a ULID"),
+        ("after" = Option<i64>, Query, description = "Replay events after this id"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Replay events after this id (set by EventSource on reconnection)")),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Malformed job id", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "No such job", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn job_events(
     State(state): State<AppState>,
     Path(raw): Path<String>,

@@ -12,6 +12,16 @@ use crate::uploads::UploadAccepted;
 
 const MAX_USER_ID: usize = 256;
 
+/// `POST /api/upload`.
+#[utoipa::path(post, path = "/api/upload", tag = "jobs",
+    summary = "Upload an image; 202 once it is stored encrypted and queued",
+    request_body(content = crate::http::openapi::UploadForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Stored durably and queued", body = crate::uploads::UploadAccepted),
+        (status = 400, description = "No `file` field, malformed multipart, or an unreadable or oversized image", body = crate::http::openapi::ErrorBody),
+        (status = 413, description = "Larger than `VERITY_MAX_UPLOAD_BYTES`", body = crate::http::openapi::ErrorBody),
+        (status = 415, description = "Not JPEG, PNG or WebP", body = crate::http::openapi::ErrorBody),
+        (status = 503, description = "Storage or queue unavailable; retry", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn upload(
     State(state): State<AppState>,
     multipart: Result<Multipart, MultipartRejection>,
