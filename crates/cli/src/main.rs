@@ -4,8 +4,8 @@
 mod args;
 mod check;
 mod client;
-mod ledger_args;
 mod dispute;
+mod ledger_args;
 mod serve;
 mod verify;
 mod worker;

@@ -22,6 +22,14 @@ use crate::disputes::{DisputeAccepted, DisputeService, EvidenceAccepted};
 use crate::error::ApiError;
 
 /// `POST /api/dispute`.
+#[utoipa::path(post, path = "/api/dispute", tag = "disputes",
+    summary = "Dispute a verdict: post a bond and queue a re-verification",
+    request_body = serde_json::Value,
+    responses(
+        (status = 202, description = "Dispute accepted", body = serde_json::Value),
+        (status = 400, description = "Bad input", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "Unknown job", body = crate::http::openapi::ErrorBody),
+        (status = 409, description = "Not completed, already disputed or outside the window", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn open(
     State(state): State<AppState>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -46,6 +54,13 @@ fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
 }
 
 /// `GET /api/dispute/{jobId}`.
+#[utoipa::path(get, path = "/api/dispute/{jobId}", tag = "disputes",
+    summary = "A job's dispute: state, rounds, slashes, bond movements",
+    params(("jobId" = String, Path, description = "A job id, `job_` followed by a ULID")),
+    responses(
+        (status = 200, description = "The dispute", body = serde_json::Value),
+        (status = 400, description = "Malformed job id", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "No dispute for this job", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn view(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -55,6 +70,13 @@ pub(super) async fn view(
 }
 
 /// `POST /api/evidence`: multipart field `file`.
+#[utoipa::path(post, path = "/api/evidence", tag = "disputes",
+    summary = "Upload an evidence file (multipart `file`)",
+    responses(
+        (status = 201, description = "Evidence stored; its id is a valid evidenceCID", body = serde_json::Value),
+        (status = 400, description = "Bad input", body = crate::http::openapi::ErrorBody),
+        (status = 413, description = "Too large", body = crate::http::openapi::ErrorBody),
+        (status = 415, description = "Not an image", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn evidence(
     State(state): State<AppState>,
     multipart: Result<Multipart, MultipartRejection>,
@@ -107,6 +129,10 @@ pub(super) async fn evidence(
 }
 
 /// `GET /api/equivocations`: every proof, with both signed reports.
+#[utoipa::path(get, path = "/api/equivocations", tag = "disputes",
+    summary = "Equivocation proofs (two signed reports, same enclave and round)",
+    responses(
+        (status = 200, description = "The proofs", body = serde_json::Value)))]
 pub(super) async fn equivocations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let proofs: Vec<Value> = state
         .disputes
@@ -127,6 +153,10 @@ pub(super) async fn equivocations(State(state): State<AppState>) -> Result<Json<
 }
 
 /// `GET /api/stake`: the ledger, derived balances, the conservation check and locks.
+#[utoipa::path(get, path = "/api/stake", tag = "oracles",
+    summary = "The stake ledger and balances",
+    responses(
+        (status = 200, description = "Ledger entries and balances", body = serde_json::Value)))]
 pub(super) async fn stake(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let entries = state.disputes.store().ledger(None).await?;
     let ledger = Ledger::replay(entries.iter().map(|e| &e.movement))
@@ -215,6 +245,16 @@ struct SlashBody {
 }
 
 /// `POST /api/admin/oracles/{id}/slash` `{reason, slashAmount}`.
+#[utoipa::path(post, path = "/api/admin/oracles/{id}/slash", tag = "admin",
+    summary = "Slash an oracle (admin)",
+    params(("id" = String, Path, description = "An enclave (oracle) id")),
+    request_body = serde_json::Value,
+    responses(
+        (status = 200, description = "Slashed", body = serde_json::Value),
+        (status = 400, description = "Bad input", body = crate::http::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
+        (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "Unknown oracle", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn admin_slash(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -246,6 +286,16 @@ struct AmountBody {
 }
 
 /// `POST /api/admin/oracles/{id}/stake` `{amount}`.
+#[utoipa::path(post, path = "/api/admin/oracles/{id}/stake", tag = "admin",
+    summary = "Add stake to an oracle (admin)",
+    params(("id" = String, Path, description = "An enclave (oracle) id")),
+    request_body = serde_json::Value,
+    responses(
+        (status = 200, description = "Staked", body = serde_json::Value),
+        (status = 400, description = "Bad input", body = crate::http::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
+        (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "Unknown oracle", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn admin_stake(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -267,6 +317,17 @@ pub(super) async fn admin_stake(
 }
 
 /// `POST /api/admin/oracles/{id}/withdraw` `{amount}` (409 while its stake is locked).
+#[utoipa::path(post, path = "/api/admin/oracles/{id}/withdraw", tag = "admin",
+    summary = "Withdraw stake from an oracle (admin)",
+    params(("id" = String, Path, description = "An enclave (oracle) id")),
+    request_body = serde_json::Value,
+    responses(
+        (status = 200, description = "Withdrawn", body = serde_json::Value),
+        (status = 400, description = "Bad input", body = crate::http::openapi::ErrorBody),
+        (status = 409, description = "Stake locked or insufficient", body = crate::http::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
+        (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "Unknown oracle", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn admin_withdraw(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -295,6 +356,14 @@ struct ReasonBody {
 }
 
 /// `POST /api/admin/oracles/{id}/ban` `{reason}`.
+#[utoipa::path(post, path = "/api/admin/oracles/{id}/ban", tag = "admin",
+    summary = "Ban an oracle (admin)",
+    params(("id" = String, Path, description = "An enclave (oracle) id")),
+    responses(
+        (status = 200, description = "Banned", body = serde_json::Value),
+        (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
+        (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "Unknown oracle", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn admin_ban(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -314,6 +383,14 @@ pub(super) async fn admin_ban(
 }
 
 /// `POST /api/admin/oracles/{id}/unban`.
+#[utoipa::path(post, path = "/api/admin/oracles/{id}/unban", tag = "admin",
+    summary = "Lift a ban (admin)",
+    params(("id" = String, Path, description = "An enclave (oracle) id")),
+    responses(
+        (status = 200, description = "Unbanned", body = serde_json::Value),
+        (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
+        (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "Unknown oracle", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn admin_unban(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -337,6 +414,14 @@ struct RegisterBody {
 
 /// `POST /api/admin/oracles` `{enclaveId, attestation, stake?}`: registers an
 /// oracle with a verified attestation and an initial stake of the admin's choice.
+#[utoipa::path(post, path = "/api/admin/oracles", tag = "admin",
+    summary = "Register an oracle (admin)",
+    request_body = serde_json::Value,
+    responses(
+        (status = 201, description = "Registered", body = serde_json::Value),
+        (status = 400, description = "Bad input", body = crate::http::openapi::ErrorBody),
+        (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
+        (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn admin_register(
     State(state): State<AppState>,
     headers: HeaderMap,

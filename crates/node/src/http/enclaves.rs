@@ -104,6 +104,12 @@ pub(super) async fn started(
 
 /// `POST /api/admin/attestation/reload`: re-reads the PCR allow-list and
 /// revokes enclaves it no longer allows.
+#[utoipa::path(post, path = "/api/admin/attestation/reload", tag = "admin",
+    summary = "Re-read the PCR allow-list and revoke enclaves it no longer allows (admin)",
+    responses(
+        (status = 200, description = "Reloaded", body = serde_json::Value),
+        (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
+        (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn reload(
     State(state): State<AppState>,
     headers: HeaderMap,

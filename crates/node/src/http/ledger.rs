@@ -35,6 +35,11 @@ fn latest(state: &AppState) -> Result<StoredCheckpoint, ApiError> {
 }
 
 /// `GET /api/ledger/checkpoint`: the latest signed checkpoint and the log key.
+#[utoipa::path(get, path = "/api/ledger/checkpoint", tag = "log",
+    summary = "The latest signed checkpoint of the transparency log",
+    responses(
+        (status = 200, description = "The checkpoint and its signed note", body = serde_json::Value),
+        (status = 404, description = "Nothing logged yet", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let cp = latest(&state)?;
     let anchor = state.ledger.store().anchor(cp.size).await?;
@@ -48,6 +53,13 @@ pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Json<Val
 
 /// `GET /api/ledger/proof/:jobId`: the inclusion proof of the job's final
 /// report to the latest checkpoint.
+#[utoipa::path(get, path = "/api/ledger/proof/{jobId}", tag = "log",
+    summary = "Inclusion proof of a job's final report to the latest checkpoint",
+    params(("jobId" = String, Path, description = "A job id, `job_` followed by a ULID")),
+    responses(
+        (status = 200, description = "The inclusion proof", body = serde_json::Value),
+        (status = 400, description = "Malformed job id", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "Unknown or not yet logged job", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn proof(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -95,6 +107,12 @@ fn size_param(params: &HashMap<String, String>, name: &str) -> Result<u64, ApiEr
 
 /// `GET /api/ledger/consistency?from=&to=`: the RFC 6962 consistency proof
 /// between two tree sizes (each at most the latest checkpoint's).
+#[utoipa::path(get, path = "/api/ledger/consistency", tag = "log",
+    summary = "Consistency proof between two tree sizes",
+    params(("from" = u64, Query, description = "Older tree size (at least 1)"), ("to" = u64, Query, description = "Newer tree size")),
+    responses(
+        (status = 200, description = "The consistency proof", body = serde_json::Value),
+        (status = 400, description = "Bad sizes", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn consistency(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -113,6 +131,10 @@ pub(super) async fn consistency(
 }
 
 /// `GET /api/ledger/checkpoints?from=`: published checkpoints, smallest first (at most 1000).
+#[utoipa::path(get, path = "/api/ledger/checkpoints", tag = "log",
+    summary = "Every published checkpoint",
+    responses(
+        (status = 200, description = "The checkpoints, oldest first", body = serde_json::Value)))]
 pub(super) async fn checkpoints(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
@@ -127,6 +149,14 @@ pub(super) async fn checkpoints(
 }
 
 /// `GET /api/jobs/:jobId/receipt`: the offline-verifiable receipt (`docs/RECEIPT.md`).
+#[utoipa::path(get, path = "/api/jobs/{jobId}/receipt", tag = "log",
+    summary = "The offline-verifiable receipt of a decided job (docs/RECEIPT.md)",
+    params(("jobId" = String, Path, description = "A job id, `job_` followed by a ULID")),
+    responses(
+        (status = 200, description = "The receipt", body = serde_json::Value),
+        (status = 400, description = "Malformed job id", body = crate::http::openapi::ErrorBody),
+        (status = 404, description = "Unknown job", body = crate::http::openapi::ErrorBody),
+        (status = 409, description = "Not decided or not yet logged", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn receipt(
     State(state): State<AppState>,
     Path(raw): Path<String>,

@@ -11,14 +11,14 @@
 
 mod attestation;
 mod blobs;
-mod log;
 mod disputes;
+mod log;
 mod queue;
 mod repo;
 
 pub use attestation::attestation_contract;
 pub use blobs::blob_contract;
-pub use log::log_contract;
 pub use disputes::dispute_contract;
+pub use log::log_contract;
 pub use queue::{contract_policy, queue_contract};
 pub use repo::repository_contract;

@@ -4,8 +4,8 @@
 //! holds a PostgreSQL advisory lock while migrating, so several processes
 //! starting at once migrate exactly once and the others wait for it.
 
-mod log;
 mod attestation;
+mod log;
 mod queue;
 mod repo;
 
@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-pub use log::PgLogStore;
 pub use attestation::PgAttestations;
+pub use log::PgLogStore;
 pub use queue::PgQueue;
 pub use repo::PgRepository;
 

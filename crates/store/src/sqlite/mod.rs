@@ -6,8 +6,8 @@
 //! commit survives a process crash (`kill -9`); `--sqlite-sync full` also
 //! survives power loss at the cost of an fsync per commit.
 
-mod log;
 mod attestation;
+mod log;
 mod queue;
 mod repo;
 
@@ -19,8 +19,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use log::SqliteLogStore;
 pub use attestation::SqliteAttestations;
+pub use log::SqliteLogStore;
 pub use queue::SqliteQueue;
 pub use repo::SqliteRepository;
 
