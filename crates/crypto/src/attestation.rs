@@ -256,7 +256,10 @@ mod tests {
         assert!(json.contains("\"kind\":\"dev-insecure\""));
         assert_eq!(serde_json::from_str::<Attestation>(&json).unwrap(), att);
         let dev_alias = json.replace("dev-insecure", "dev");
-        assert_eq!(serde_json::from_str::<Attestation>(&dev_alias).unwrap(), att);
+        assert_eq!(
+            serde_json::from_str::<Attestation>(&dev_alias).unwrap(),
+            att
+        );
     }
 
     #[test]

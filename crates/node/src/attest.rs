@@ -301,7 +301,9 @@ impl AttestationService {
         let Some(record) = self.store.attestation(id).await? else {
             return Err(forbidden(
                 "unattested_enclave",
-                format!("{id} has no verified attestation; register with POST /api/enclaves/register"),
+                format!(
+                    "{id} has no verified attestation; register with POST /api/enclaves/register"
+                ),
             ));
         };
         if record.signing_key != oracle.signing_key {
@@ -313,7 +315,11 @@ impl AttestationService {
         if !self.config.mode.allows(record.kind) {
             return Err(forbidden(
                 "attestation_kind_refused",
-                format!("{id} is attested as {}, this aggregator accepts only {}", record.kind, self.config.mode.as_str()),
+                format!(
+                    "{id} is attested as {}, this aggregator accepts only {}",
+                    record.kind,
+                    self.config.mode.as_str()
+                ),
             ));
         }
         if let Some(at) = record.revoked_at_ms {
@@ -328,7 +334,10 @@ impl AttestationService {
         if now_ms() >= record.expires_at_ms {
             return Err(forbidden(
                 "attestation_expired",
-                format!("{id}'s attestation expired at {}; renew it with POST /api/enclaves/register", record.expires_at_ms),
+                format!(
+                    "{id}'s attestation expired at {}; renew it with POST /api/enclaves/register",
+                    record.expires_at_ms
+                ),
             ));
         }
         Ok(())
@@ -339,11 +348,15 @@ impl AttestationService {
     /// # Errors
     /// Storage failures.
     pub async fn is_attested(&self, oracle: &Oracle) -> Result<bool, StoreError> {
-        Ok(self.store.attestation(&oracle.enclave_id).await?.is_some_and(|r| {
-            r.signing_key == oracle.signing_key
-                && self.config.mode.allows(r.kind)
-                && r.is_valid_at(now_ms())
-        }))
+        Ok(self
+            .store
+            .attestation(&oracle.enclave_id)
+            .await?
+            .is_some_and(|r| {
+                r.signing_key == oracle.signing_key
+                    && self.config.mode.allows(r.kind)
+                    && r.is_valid_at(now_ms())
+            }))
     }
 
     /// Every attestation, by enclave id.
@@ -360,7 +373,11 @@ impl AttestationService {
     /// The file cannot be read (the old policy stays in force); storage failures.
     pub async fn reload(&self) -> Result<ReloadOutcome, ApiError> {
         let policy = read_policy(&self.config).map_err(|e| {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_pcr_policy", e.to_string())
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_pcr_policy",
+                e.to_string(),
+            )
         })?;
         *self.pcrs.write().expect("PCR policy lock") = policy.clone();
         let mut revoked = Vec::new();
@@ -377,15 +394,23 @@ impl AttestationService {
                 .collect();
             if let Err(why) = policy.check(&pcrs) {
                 let reason = format!("PCR allow-list reloaded: {why}");
-                if self.store.revoke_attestation(&record.enclave_id, now, &reason).await? {
+                if self
+                    .store
+                    .revoke_attestation(&record.enclave_id, now, &reason)
+                    .await?
+                {
                     warn!(enclave = %record.enclave_id, %reason, "enclave attestation revoked");
                     metrics::counter!(m::ATTESTATIONS_REVOKED).increment(1);
                     revoked.push(record.enclave_id);
                 }
             }
         }
-        info!(allowed_sets = policy.allowed.len(), allow_debug = policy.allow_debug, revoked = revoked.len(),
-            "PCR allow-list reloaded");
+        info!(
+            allowed_sets = policy.allowed.len(),
+            allow_debug = policy.allow_debug,
+            revoked = revoked.len(),
+            "PCR allow-list reloaded"
+        );
         Ok(ReloadOutcome {
             allowed_sets: policy.allowed.len(),
             allow_debug: policy.allow_debug,

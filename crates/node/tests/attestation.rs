@@ -115,14 +115,22 @@ async fn reloading_the_allow_list_revokes_enclaves_it_no_longer_allows() {
     allow(&f, &["bb"]);
     let outcome = svc.reload().await.unwrap();
     assert_eq!(outcome.allowed_sets, 1);
-    assert_eq!(outcome.revoked, vec!["enclave-old".parse::<EnclaveId>().unwrap()]);
+    assert_eq!(
+        outcome.revoked,
+        vec!["enclave-old".parse::<EnclaveId>().unwrap()]
+    );
     let err = svc.check_reporter(&old).await.unwrap_err();
     assert_eq!(err.code, "attestation_revoked");
     assert!(err.message.contains("PCR0"), "{}", err.message);
     svc.check_reporter(&new).await.unwrap();
     assert!(!svc.is_attested(&old).await.unwrap());
     let record = f.store.attestation(&old.enclave_id).await.unwrap().unwrap();
-    assert!(record.revoke_reason.unwrap().contains("PCR allow-list reloaded"));
+    assert!(
+        record
+            .revoke_reason
+            .unwrap()
+            .contains("PCR allow-list reloaded")
+    );
 
     // A second reload revokes nothing new; a broken file keeps the old list.
     assert!(svc.reload().await.unwrap().revoked.is_empty());
