@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Pipeline settings.
     #[command(flatten)]
     pub node: NodeArgs,
+    /// Enclave attestation settings.
+    #[command(flatten)]
+    pub attest: crate::attest_args::AttestationArgs,
 }
 
 /// `--role`.

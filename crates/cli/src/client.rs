@@ -190,6 +190,31 @@ pub fn describe_report(report: &FinalReport) -> String {
     out
 }
 
+/// `kind [pcr0=…] verified … [NOT VALID: revoked …]` for one oracle.
+fn attestation_summary(o: &serde_json::Value) -> String {
+    let mut out = o["attestation"].as_str().unwrap_or("?").to_owned();
+    let s = &o["attestationStatus"];
+    if s.is_null() {
+        return out + " (no verified attestation: reports refused)";
+    }
+    if let Some(p) = s["pcr0Prefix"].as_str() {
+        out.push_str(&format!(" pcr0={p}…"));
+    }
+    if let Some(at) = s["verifiedAt"].as_str() {
+        out.push_str(&format!(" verified {at}"));
+    }
+    if s["valid"] == false {
+        match s["revokedAt"].as_str() {
+            Some(at) => out.push_str(&format!(
+                " REVOKED {at}: {}",
+                s["revokeReason"].as_str().unwrap_or("")
+            )),
+            None => out.push_str(" NOT VALID (expired or kind not accepted)"),
+        }
+    }
+    out
+}
+
 /// Lists the server's oracles.
 pub async fn oracles(args: OraclesArgs) -> Result<()> {
     let server = args.server.trim_end_matches('/');
@@ -215,7 +240,7 @@ pub async fn oracles(args: OraclesArgs) -> Result<()> {
             } else {
                 "no"
             },
-            o["attestation"].as_str().unwrap_or("?"),
+            attestation_summary(o),
         );
     }
     for o in body["oracles"].as_array().into_iter().flatten() {

@@ -2,6 +2,7 @@
 //! images in-process, submit to a server, list oracles, dispute verdicts. Thin wiring over the library crates.
 
 mod args;
+mod attest_args;
 mod check;
 mod client;
 mod dispute;

@@ -17,6 +17,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("verity-data"));
     let mut config = args.node.embedded_config(data_dir)?;
     config.role = args.role();
+    config.attestation = args.attest.config();
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("VERITY_ADDR (--addr): cannot listen on {}", args.addr))?;
@@ -33,6 +34,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         threshold = config.settings.rule.threshold(),
         "Verity is running: open http://{addr}/"
     );
+    #[cfg(unix)]
+    tokio::spawn(reload_on_sighup(node.state.attest.clone()));
     let token = node.shutdown_token();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -57,4 +60,25 @@ pub async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Re-reads the PCR allow-list on every SIGHUP (revoking enclaves it no longer allows).
+#[cfg(unix)]
+async fn reload_on_sighup(attest: std::sync::Arc<verity_node::AttestationService>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!(
+            "cannot install the SIGHUP handler: reload with POST /api/admin/attestation/reload"
+        );
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match attest.reload().await {
+            Ok(outcome) => info!(
+                revoked = outcome.revoked.len(),
+                "SIGHUP: PCR allow-list reloaded"
+            ),
+            Err(e) => tracing::warn!(error = %e.message, "SIGHUP: PCR allow-list not reloaded"),
+        }
+    }
 }

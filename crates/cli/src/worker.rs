@@ -67,9 +67,11 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
             token.cancel();
         }
     });
-    if !register(&http, &identity, &args.api, &shutdown).await? {
+    let Some(lifetime) = register(&http, &identity, &args.api, &shutdown).await? else {
         return Ok(());
-    }
+    };
+    let renewer = HttpSink::new(&args.api, identity.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tokio::spawn(renew(renewer, identity.clone(), lifetime, shutdown.clone()));
     let sink: Arc<dyn ReportSink> = match Fault::parse(args.fault.as_deref())? {
         None => Arc::new(http),
         Some(fault) => {
@@ -115,13 +117,14 @@ fn worker_name() -> String {
     )
 }
 
-/// Registers with the API, retrying while it is unreachable; false if shut down first.
+/// Registers with the API, retrying while it is unreachable; returns how long
+/// the registration lasts, or `None` if shut down first.
 async fn register(
     http: &HttpSink,
     identity: &EnclaveIdentity,
     api: &str,
     shutdown: &CancellationToken,
-) -> Result<bool> {
+) -> Result<Option<Duration>> {
     let mut delay = Duration::from_millis(200);
     loop {
         let attestation = Attestation::Dev(DevAttestation::issue(
@@ -130,9 +133,9 @@ async fn register(
             now_ms(),
         ));
         match http.register(&attestation).await {
-            Ok(_) => {
+            Ok(answer) => {
                 info!(enclave = %identity.id, "registered with the API (dev attestation)");
-                return Ok(true);
+                return Ok(Some(lifetime(&answer)));
             }
             Err(SinkError::Refused(why)) => {
                 bail!("VERITY_API ({api}) refused the registration: {why}")
@@ -142,10 +145,46 @@ async fn register(
             }
         }
         tokio::select! {
-            _ = shutdown.cancelled() => return Ok(false),
+            _ = shutdown.cancelled() => return Ok(None),
             _ = tokio::time::sleep(delay) => {}
         }
         delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The registration's lifetime from the API's answer (`expiresInMs`).
+fn lifetime(answer: &serde_json::Value) -> Duration {
+    Duration::from_millis(answer["expiresInMs"].as_u64().unwrap_or(24 * 3_600_000))
+}
+
+/// Renews the registration at half its lifetime until shut down.
+async fn renew(
+    http: HttpSink,
+    identity: Arc<EnclaveIdentity>,
+    mut lifetime_left: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let wait = (lifetime_left / 2).max(Duration::from_millis(500));
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        let attestation = Attestation::Dev(DevAttestation::issue(
+            &identity.id,
+            &identity.keys,
+            now_ms(),
+        ));
+        match http.register(&attestation).await {
+            Ok(answer) => {
+                lifetime_left = lifetime(&answer);
+                info!(enclave = %identity.id, "attestation renewed");
+            }
+            Err(e) => {
+                warn!(enclave = %identity.id, error = %e, "renewing the attestation failed; retrying");
+                lifetime_left = wait; // retry at a quarter of what was left
+            }
+        }
     }
 }
 
