@@ -23,7 +23,9 @@ use verity_enclave::{
     EnclaveIdentity, EnclaveWorker, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
 };
 use verity_store::select::{BlobUrl, DbUrl, OpenedDb, QueueUrl, open_blobs, open_db, open_queue};
-use verity_store::{JobRecord, OracleRegistration, QueuePolicy, Repository, StoreError, now_ms};
+use verity_store::{
+    JobQueue, JobRecord, OracleRegistration, QueuePolicy, Repository, StoreError, now_ms,
+};
 
 use crate::aggregator::Aggregator;
 use crate::error::ApiError;
@@ -147,6 +149,34 @@ fn to_sink_error(e: ApiError) -> SinkError {
     }
 }
 
+/// Worker names of embedded enclaves start with this (then the process id).
+const EMBEDDED_WORKER_PREFIX: &str = "embedded-";
+
+/// After a restart: open rounds get a fresh deadline (downtime is not the
+/// enclaves' fault) and, when this process runs the enclaves, leases left by
+/// the previous process's workers are given back at once instead of expiring.
+async fn recover_after_restart(
+    repo: &dyn Repository,
+    queue: &dyn JobQueue,
+    config: &EmbeddedConfig,
+    worker_name: &str,
+    local: bool,
+) -> Result<(), StartError> {
+    let deadline = now_ms() + config.settings.round_timeout.as_millis() as u64;
+    let extended = repo.extend_open_deadlines(deadline).await?;
+    let released = if local {
+        queue
+            .release_stale_leases(EMBEDDED_WORKER_PREFIX, worker_name)
+            .await?
+    } else {
+        0
+    };
+    if extended + released > 0 {
+        info!(extended, released, "recovered open rounds after a restart");
+    }
+    Ok(())
+}
+
 /// The id of the `n`th embedded enclave (1-based).
 pub fn embedded_enclave_id(n: u32) -> EnclaveId {
     format!("enclave-{n}")
@@ -177,6 +207,8 @@ impl Node {
         let aggregator_key = AggregatorKey::load_or_create(&keys_dir.join("aggregator.key"))?;
 
         let local = config.role == Role::All;
+        let worker_name = format!("{EMBEDDED_WORKER_PREFIX}{}", std::process::id());
+        recover_after_restart(&*repo, &*queue, &config, &worker_name, local).await?;
         let ids: Vec<EnclaveId> = if local {
             (1..=config.enclaves).map(embedded_enclave_id).collect()
         } else {
@@ -238,7 +270,7 @@ impl Node {
                 blobs.clone(),
                 sink.clone(),
                 WorkerSettings {
-                    worker_name: format!("embedded-{}", std::process::id()),
+                    worker_name: worker_name.clone(),
                     concurrency: config.worker_concurrency,
                     heartbeat: config.queue_policy.lease / 3,
                     ..WorkerSettings::default()

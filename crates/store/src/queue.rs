@@ -174,6 +174,17 @@ pub trait JobQueue: Send + Sync {
 
     /// Checks the queue is reachable (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+
+    /// Makes leases held by workers named `owner_prefix…` (other than
+    /// `current_owner`) available again at once; returns how many. A process
+    /// that runs all of a queue's workers itself calls this at start-up: the
+    /// previous process's workers are gone, so waiting for their leases to
+    /// expire would only delay (and possibly fail) their rounds. The attempt
+    /// count is kept, so a task that crashes its process still dead-letters.
+    /// Adapters whose leases are reclaimed otherwise may keep this default.
+    async fn release_stale_leases(&self, _owner_prefix: &str, _current_owner: &str) -> Result<u64> {
+        Ok(0)
+    }
 }
 
 #[cfg(test)]

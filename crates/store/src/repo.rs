@@ -235,6 +235,11 @@ pub trait Repository: Send + Sync {
     /// All open jobs (for re-publishing after a restart).
     async fn open_jobs(&self, limit: u32) -> Result<Vec<JobRecord>>;
 
+    /// Moves the deadline of every open round to at least `at_least_ms`
+    /// (after a restart, time spent down is not the enclaves' fault);
+    /// returns how many rounds moved.
+    async fn extend_open_deadlines(&self, at_least_ms: u64) -> Result<u64>;
+
     /// Counts of jobs per status (for metrics).
     async fn job_counts(&self) -> Result<Vec<(JobStatus, u64)>>;
 

@@ -1,12 +1,12 @@
 //! Services for Verity's test suites, each started or created per test.
 //!
-//! - [`PgTestDb`]: a fresh database (dropped after the test) on the PostgreSQL at
+//! - [`PgTestDb`] — a fresh database (dropped after the test) on the PostgreSQL at
 //!   `VERITY_TEST_PG` (default `postgres://postgres@127.0.0.1:5432`).
-//! - [`redis_url`]: the Redis at `VERITY_TEST_REDIS` (default
+//! - [`redis_url`] — the Redis at `VERITY_TEST_REDIS` (default
 //!   `redis://127.0.0.1:6379`) with a unique key prefix; [`RedisServer`]: a
 //!   `redis-server` of the test's own (for restarts).
-//! - [`Moto`]: a `moto_server` (S3) on a free port with a bucket.
-//! - [`WalrusServer`]: `scripts/node/walrus-test-server.mjs`.
+//! - [`Moto`] — a `moto_server` (S3) on a free port with a bucket.
+//! - [`WalrusServer`] — `scripts/node/walrus-test-server.mjs`.
 //!
 //! When a service is missing, [`unavailable`] prints why and the test
 //! returns early, unless `VERITY_REQUIRE_SERVICES=1` (CI), where it panics.

@@ -108,11 +108,12 @@ async fn bad_uploads_are_refused_with_the_right_status() {
             "image_too_large",
         ),
         (
-            "oversized body (26 MiB)",
-            http.post(&upload).multipart(
-                reqwest::multipart::Form::new()
-                    .part("file", part(big_png_prefix(26 * 1024 * 1024), "big.png")),
-            ),
+            "oversized file (25.5 MiB, limit 25 MiB)",
+            http.post(&upload)
+                .multipart(reqwest::multipart::Form::new().part(
+                    "file",
+                    part(big_png_prefix(25 * 1024 * 1024 + 512 * 1024), "big.png"),
+                )),
             413,
             "file_too_large",
         ),

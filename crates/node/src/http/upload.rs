@@ -30,6 +30,13 @@ pub(super) async fn upload(
                 let mut buf = BytesMut::new();
                 while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                     if buf.len() + chunk.len() > max {
+                        // Read and discard the rest (the body limit bounds it) so the
+                        // client gets this answer rather than a reset mid-upload.
+                        while let Ok(Some(_)) = field.chunk().await {}
+                        drop(field);
+                        while let Ok(Some(mut rest)) = multipart.next_field().await {
+                            while let Ok(Some(_)) = rest.chunk().await {}
+                        }
                         return Err(ApiError::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             "file_too_large",

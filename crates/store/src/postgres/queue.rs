@@ -287,6 +287,24 @@ impl JobQueue for PgQueue {
             .await
     }
 
+    async fn release_stale_leases(&self, owner_prefix: &str, current_owner: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE queue_tasks SET state = 'ready', available_at = $1, lease_until = NULL, lease_token = NULL, \
+             updated_at = $1 WHERE state = 'leased' AND starts_with(lease_owner, $2) AND lease_owner <> $3",
+        )
+        .bind(now_ms() as i64)
+        .bind(owner_prefix)
+        .bind(current_owner)
+        .execute(&self.db.pool)
+        .await?;
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(&self.db.pool)
+            .await?;
+        self.published.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(done.rows_affected())
+    }
+
     async fn stats(&self) -> Result<QueueStats> {
         let rows = sqlx::query(
             "SELECT state, COUNT(*) AS n FROM queue_tasks WHERE state != 'done' GROUP BY state",

@@ -482,6 +482,16 @@ impl Repository for PgRepository {
         .await
     }
 
+    async fn extend_open_deadlines(&self, at_least_ms: u64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET deadline_at = $1 WHERE status IN ('PENDING','PROCESSING','DISPUTED') AND deadline_at < $1",
+        )
+        .bind(at_least_ms as i64)
+        .execute(&self.db.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn job_counts(&self) -> Result<Vec<(JobStatus, u64)>> {
         sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
             .fetch_all(&self.db.pool)

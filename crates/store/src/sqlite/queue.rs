@@ -285,6 +285,23 @@ impl JobQueue for SqliteQueue {
         .collect()
     }
 
+    async fn release_stale_leases(&self, owner_prefix: &str, current_owner: &str) -> Result<u64> {
+        let now = now_ms() as i64;
+        let done = sqlx::query(
+            "UPDATE queue_tasks SET state = 'ready', available_at = ?, lease_until = NULL, lease_token = NULL, \
+             updated_at = ? WHERE state = 'leased' AND substr(lease_owner, 1, length(?)) = ? AND lease_owner != ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(owner_prefix)
+        .bind(owner_prefix)
+        .bind(current_owner)
+        .execute(&self.db.writer)
+        .await?;
+        self.published.send_modify(|n| *n = n.wrapping_add(1));
+        Ok(done.rows_affected())
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1 FROM queue_tasks LIMIT 1")
             .execute(&self.db.reader)

@@ -479,6 +479,17 @@ impl Repository for SqliteRepository {
         .await
     }
 
+    async fn extend_open_deadlines(&self, at_least_ms: u64) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE jobs SET deadline_at = ? WHERE status IN ('PENDING','PROCESSING','DISPUTED') AND deadline_at < ?",
+        )
+        .bind(at_least_ms as i64)
+        .bind(at_least_ms as i64)
+        .execute(&self.db.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn job_counts(&self) -> Result<Vec<(JobStatus, u64)>> {
         sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
             .fetch_all(&self.db.reader)
