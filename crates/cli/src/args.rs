@@ -39,6 +39,10 @@ pub enum Command {
     Submit(SubmitArgs),
     /// List the oracles of a running server.
     Oracles(OraclesArgs),
+    /// Manage the local reverse-search index (perceptual hashes).
+    Index(crate::index::IndexArgs),
+    /// Evaluate the detection ensemble on a labelled set.
+    Eval(crate::eval::EvalArgs),
 }
 
 impl Command {
@@ -94,6 +98,9 @@ pub struct WorkerArgs {
     /// Blob store URL (the API's): `s3://…`, `walrus+https://…` or a shared `file://DIR`.
     #[arg(long = "blobs", env = "VERITY_BLOBS")]
     pub blobs: Option<String>,
+    /// Detection configuration (TOML; default: built-in detectors, no files needed).
+    #[arg(long, env = "VERITY_DETECT_CONFIG")]
+    pub detect_config: Option<PathBuf>,
     /// Tasks worked on at once.
     #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
@@ -168,6 +175,9 @@ pub struct NodeArgs {
     /// Data directory (database, blobs, keys).
     #[arg(long, env = "VERITY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Detection configuration (TOML; default: built-in detectors, no files needed).
+    #[arg(long, env = "VERITY_DETECT_CONFIG")]
+    pub detect_config: Option<PathBuf>,
     /// Database URL; `sqlite://PATH` (default: DATA_DIR/verity.db).
     #[arg(long = "db", env = "VERITY_DB")]
     pub db: Option<String>,
@@ -293,6 +303,7 @@ impl NodeArgs {
         config.offline_enclaves = offline;
         config.full_sync = self.sqlite_sync == SqliteSync::Full;
         config.worker_concurrency = self.worker_concurrency as usize;
+        config.detect_config = self.detect_config.clone();
         config.settings = NodeSettings {
             rule,
             committee_size: enclaves as usize,

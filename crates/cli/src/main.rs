@@ -4,6 +4,8 @@
 mod args;
 mod check;
 mod client;
+mod eval;
+mod index;
 mod serve;
 mod worker;
 
@@ -25,6 +27,8 @@ fn main() -> Result<()> {
             Command::Check(a) => check::run(a).await,
             Command::Submit(a) => client::submit(a).await,
             Command::Oracles(a) => client::oracles(a).await,
+            Command::Index(a) => index::run(a),
+            Command::Eval(a) => tokio::task::spawn_blocking(move || eval::run(a)).await?,
         }
     })
 }

@@ -18,7 +18,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use verity_core::{AttestationKind, EnclaveId, JobId, SignedReport};
 use verity_crypto::{AggregatorKey, Attestation, DevAttestation, EnclaveKeys};
-use verity_detect::{Ensemble, EnsemblePolicy};
 use verity_enclave::{
     EnclaveIdentity, EnclaveWorker, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
 };
@@ -92,6 +91,9 @@ pub struct EmbeddedConfig {
     pub queue_policy: QueuePolicy,
     /// Tasks each enclave worker runs at once.
     pub worker_concurrency: usize,
+    /// Detection configuration file (`VERITY_DETECT_CONFIG`); `None`: the
+    /// built-in defaults, which need no files.
+    pub detect_config: Option<PathBuf>,
 }
 
 impl EmbeddedConfig {
@@ -111,6 +113,7 @@ impl EmbeddedConfig {
             sync_blobs: true,
             queue_policy: QueuePolicy::default(),
             worker_concurrency: 4,
+            detect_config: None,
         }
     }
 }
@@ -253,19 +256,22 @@ impl Node {
             config.settings.sweep_every,
             shutdown.clone(),
         ))];
-        let ensemble = Arc::new(Ensemble::new(
-            verity_detect::detectors::standard(),
-            EnsemblePolicy::default(),
-        ));
+        // Detectors (models, trust anchors, index) load once; each enclave
+        // gets its own ensemble from them (per-enclave overrides apply).
+        let catalog =
+            verity_detect::config::DetectConfig::load_or_default(config.detect_config.as_deref())
+                .and_then(|c| c.instantiate())
+                .map_err(|e| StartError::Config(format!("VERITY_DETECT_CONFIG: {e}")))?;
         let sink: Arc<dyn ReportSink> = Arc::new(InProcessSink(aggregator));
         for identity in identities {
             if config.offline_enclaves.contains(&identity.id) {
                 warn!(enclave = %identity.id, "enclave registered but offline (fault simulation)");
                 continue;
             }
+            let ensemble = Arc::new(catalog.ensemble_for(identity.id.as_str()));
             let worker = Arc::new(EnclaveWorker::new(
                 Arc::new(identity),
-                ensemble.clone(),
+                ensemble,
                 queue.clone(),
                 blobs.clone(),
                 sink.clone(),

@@ -2,6 +2,7 @@
 //! directory per server. Compiled as one test binary.
 
 mod bad_input;
+mod detection;
 mod harness;
 mod pipeline;
 mod recovery;

@@ -172,13 +172,14 @@ pub fn decode(rgb: &RgbImage, len: usize, variant: Variant) -> Option<Vec<bool>>
 }
 
 fn u_plane(rgb: &RgbImage, cw: usize, ch: usize, variant: Variant) -> Vec<f64> {
+    let stride = rgb.width() as usize * 3;
+    let raw = rgb.as_raw();
     let mut u = Vec::with_capacity(cw * ch);
-    for y in 0..ch as u32 {
-        for x in 0..cw as u32 {
-            let [r, g, b] = rgb.get_pixel(x, y).0;
+    for row in raw.chunks_exact(stride).take(ch) {
+        for p in row[..cw * 3].chunks_exact(3) {
             u.push(match variant {
-                Variant::EightBit => u_8bit(r, g, b),
-                Variant::FloatOffset => u_float(r, g, b),
+                Variant::EightBit => u_8bit(p[0], p[1], p[2]),
+                Variant::FloatOffset => u_float(p[0], p[1], p[2]),
             });
         }
     }
@@ -311,8 +312,16 @@ impl Detector for InvisibleWatermark {
                 )],
             );
         }
-        let rgb = pixels.to_rgb8();
-        let Some(m) = best_match(&rgb) else {
+        // JPEGs decode to RGB8 already: borrow instead of copying.
+        let converted;
+        let rgb = match pixels.as_rgb8() {
+            Some(rgb) => rgb,
+            None => {
+                converted = pixels.to_rgb8();
+                &converted
+            }
+        };
+        let Some(m) = best_match(rgb) else {
             return not_applicable(self, vec!["image too small for the decoder".into()]);
         };
         let variant = match m.variant {
