@@ -44,6 +44,10 @@ pub enum Command {
     /// Dispute a verdict on a running server: upload evidence, post the bond,
     /// and (with --wait) follow the re-verification to its outcome.
     Dispute(DisputeCmdArgs),
+    /// Manage the local reverse-search index (perceptual hashes).
+    Index(crate::index::IndexArgs),
+    /// Evaluate the detection ensemble on a labelled set.
+    Eval(crate::eval::EvalArgs),
 }
 
 impl Command {
@@ -102,6 +106,9 @@ pub struct WorkerArgs {
     /// Blob store URL (the API's): `s3://…`, `walrus+https://…` or a shared `file://DIR`.
     #[arg(long = "blobs", env = "VERITY_BLOBS")]
     pub blobs: Option<String>,
+    /// Detection configuration (TOML; default: built-in detectors, no files needed).
+    #[arg(long, env = "VERITY_DETECT_CONFIG")]
+    pub detect_config: Option<PathBuf>,
     /// Tasks worked on at once.
     #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
@@ -207,6 +214,9 @@ pub struct NodeArgs {
     /// Data directory (database, blobs, keys).
     #[arg(long, env = "VERITY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Detection configuration (TOML; default: built-in detectors, no files needed).
+    #[arg(long, env = "VERITY_DETECT_CONFIG")]
+    pub detect_config: Option<PathBuf>,
     /// Database URL; `sqlite://PATH` (default: DATA_DIR/verity.db).
     #[arg(long = "db", env = "VERITY_DB")]
     pub db: Option<String>,
@@ -429,9 +439,8 @@ impl NodeArgs {
         config.worker_concurrency = self.worker_concurrency as usize;
         config.ledger = self.ledger.config()?;
         config.disputes = self.disputes.settings()?;
-        // One admin token guards every admin endpoint (disputes and attestation).
-        config.attestation.admin_token = config.disputes.admin_token.clone();
         config.byzantine = self.disputes.byzantine()?;
+        config.detect_config = self.detect_config.clone();
         config.settings = NodeSettings {
             rule,
             committee_size: committee as usize,

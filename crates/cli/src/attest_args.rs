@@ -24,9 +24,6 @@ pub struct AttestationArgs {
     /// How long a registration lasts before the enclave must renew it (e.g. `24h`).
     #[arg(long, env = "VERITY_ATTESTATION_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
     pub attestation_ttl: Duration,
-    /// Bearer token for the admin endpoints (unset: they are disabled).
-    #[arg(long, env = "VERITY_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
 }
 
 /// `--attestation`.
@@ -39,8 +36,9 @@ pub enum ModeArg {
 }
 
 impl AttestationArgs {
-    /// The node's attestation configuration.
-    pub fn config(&self) -> AttestationConfig {
+    /// The node's attestation configuration; `admin_token` (`VERITY_ADMIN_TOKEN`,
+    /// shared by every admin endpoint) guards the reload endpoint.
+    pub fn config(&self, admin_token: Option<String>) -> AttestationConfig {
         AttestationConfig {
             mode: match self.attestation {
                 ModeArg::Dev => AttestationMode::Dev,
@@ -49,7 +47,7 @@ impl AttestationArgs {
             pcr_file: self.nitro_pcrs.clone(),
             max_age: self.attestation_max_age,
             ttl: self.attestation_ttl.max(Duration::from_secs(1)),
-            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
+            admin_token,
         }
     }
 }

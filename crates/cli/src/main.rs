@@ -6,6 +6,8 @@ mod attest_args;
 mod check;
 mod client;
 mod dispute;
+mod eval;
+mod index;
 mod ledger_args;
 mod serve;
 mod verify;
@@ -37,6 +39,8 @@ fn main() -> Result<()> {
                 }
             }
             Command::Dispute(a) => dispute::run(a).await,
+            Command::Index(a) => index::run(a),
+            Command::Eval(a) => tokio::task::spawn_blocking(move || eval::run(a)).await?,
         }
     })
 }

@@ -17,7 +17,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         .unwrap_or_else(|| PathBuf::from("verity-data"));
     let mut config = args.node.embedded_config(data_dir)?;
     config.role = args.role();
-    config.attestation = args.attest.config();
+    config.attestation = args.attest.config(config.disputes.admin_token.clone());
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("VERITY_ADDR (--addr): cannot listen on {}", args.addr))?;

@@ -15,7 +15,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use verity_core::{AttestationKind, EnclaveId, JobId, SignedReport};
 use verity_crypto::{Attestation, DevAttestation, EnclaveKeys};
-use verity_detect::{Ensemble, EnsemblePolicy};
 use verity_enclave::{
     EnclaveIdentity, EnclaveWorker, HttpSink, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
 };
@@ -82,10 +81,12 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
             Arc::new(Faulty { inner: http, fault })
         }
     };
-    let ensemble = Arc::new(Ensemble::new(
-        verity_detect::detectors::standard(),
-        EnsemblePolicy::default(),
-    ));
+    let ensemble = Arc::new(
+        verity_detect::config::DetectConfig::load_or_default(args.detect_config.as_deref())
+            .and_then(|c| c.instantiate())
+            .map_err(|e| anyhow::anyhow!("VERITY_DETECT_CONFIG: {e}"))?
+            .ensemble_for(identity.id.as_str()),
+    );
     let worker = Arc::new(EnclaveWorker::new(
         identity,
         ensemble,

@@ -64,6 +64,11 @@ impl Ensemble {
         Ensemble { detectors, policy }
     }
 
+    /// The policy it combines results under.
+    pub fn policy(&self) -> &EnsemblePolicy {
+        &self.policy
+    }
+
     /// Names and versions of the detectors, in order.
     pub fn describe(&self) -> Vec<(String, String)> {
         self.detectors

@@ -207,3 +207,20 @@ fn webp_xmp_chunk_is_read() {
         DetectorVerdict::AiGenerated
     );
 }
+
+#[test]
+fn cmyk_jpeg_gives_evidence_from_every_detector() {
+    let bytes = std::fs::read(common::crate_fixtures().join("bad/cmyk.jpg")).unwrap();
+    let results = run_all(&bytes, MediaFormat::Jpeg);
+    let wm = result(&results, "sd-invisible-watermark");
+    // Decoded (converted to RGB) or refused with the decoder's reason: never a panic.
+    assert!(
+        wm.evidence[0].contains("bits match") || wm.evidence[0].contains("undecodable"),
+        "{:?}",
+        wm.evidence
+    );
+    assert_eq!(
+        result(&results, "c2pa").verdict,
+        DetectorVerdict::NotApplicable
+    );
+}

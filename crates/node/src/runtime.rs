@@ -18,7 +18,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use verity_core::{AttestationKind, EnclaveId, JobId, SignedReport};
 use verity_crypto::{AggregatorKey, Attestation, DevAttestation, EnclaveKeys};
-use verity_detect::{Ensemble, EnsemblePolicy};
 use verity_enclave::{
     EnclaveIdentity, EnclaveWorker, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
 };
@@ -98,6 +97,9 @@ pub struct EmbeddedConfig {
     pub disputes: crate::disputes::DisputeSettings,
     /// Byzantine simulation per embedded enclave (tests and demos only).
     pub byzantine: Vec<(EnclaveId, verity_enclave::Byzantine)>,
+    /// Detection configuration file (`VERITY_DETECT_CONFIG`); `None`: the
+    /// built-in defaults, which need no files.
+    pub detect_config: Option<PathBuf>,
 }
 
 impl EmbeddedConfig {
@@ -121,6 +123,7 @@ impl EmbeddedConfig {
             attestation: crate::attest::AttestationConfig::default(),
             disputes: crate::disputes::DisputeSettings::default(),
             byzantine: Vec::new(),
+            detect_config: None,
         }
     }
 }
@@ -321,10 +324,12 @@ impl Node {
             )));
         }
         tasks.push(tokio::spawn(disputes.clone().run(shutdown.clone())));
-        let ensemble = Arc::new(Ensemble::new(
-            verity_detect::detectors::standard(),
-            EnsemblePolicy::default(),
-        ));
+        // Detectors (models, trust anchors, index) load once; each enclave
+        // gets its own ensemble from them (per-enclave overrides apply).
+        let catalog =
+            verity_detect::config::DetectConfig::load_or_default(config.detect_config.as_deref())
+                .and_then(|c| c.instantiate())
+                .map_err(|e| StartError::Config(format!("VERITY_DETECT_CONFIG: {e}")))?;
         let sink: Arc<dyn ReportSink> = Arc::new(InProcessSink(aggregator));
         for identity in identities {
             if config.offline_enclaves.contains(&identity.id) {
@@ -339,9 +344,10 @@ impl Node {
             if let Some(b) = byzantine {
                 warn!(enclave = %identity.id, behaviour = ?b, "BYZANTINE SIMULATION: this enclave misbehaves on purpose (test/demo only)");
             }
+            let ensemble = Arc::new(catalog.ensemble_for(identity.id.as_str()));
             let worker = Arc::new(EnclaveWorker::new(
                 Arc::new(identity),
-                ensemble.clone(),
+                ensemble,
                 queue.clone(),
                 blobs.clone(),
                 sink.clone(),

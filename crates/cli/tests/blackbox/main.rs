@@ -3,6 +3,7 @@
 
 mod attestation;
 mod bad_input;
+mod detection;
 mod disputes;
 mod harness;
 mod ledger;
