@@ -284,7 +284,7 @@ async fn the_pcr_allow_list_reloads_behind_the_admin_token() {
     let server = api_server(&[
         ("VERITY_ATTESTATION", "nitro"),
         ("VERITY_NITRO_PCRS", pcrs.to_str().unwrap()),
-        ("VERITY_ADMIN_TOKEN", "s3cret"),
+        ("VERITY_ADMIN_TOKEN", "s3cret-admin-token-for-tests"),
     ])
     .await;
     let reload = |token: Option<&'static str>| {
@@ -302,14 +302,14 @@ async fn the_pcr_allow_list_reloads_behind_the_admin_token() {
 
     let set = json!({"name": "v2", "pcr0": "aa".repeat(48), "pcr1": "bb".repeat(48), "pcr2": "cc".repeat(48)});
     std::fs::write(&pcrs, json!({ "allowed": [set] }).to_string()).unwrap();
-    let (status, body) = reload(Some("s3cret")).await;
+    let (status, body) = reload(Some("s3cret-admin-token-for-tests")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["reload"]["allowedSets"], 1);
     assert_eq!(body["reload"]["revoked"], json!([]));
 
     // A broken file is refused and the previous list stays in force.
     std::fs::write(&pcrs, r#"{"allowed": [{"pcr0": "zz"}]}"#).unwrap();
-    let (status, body) = reload(Some("s3cret")).await;
+    let (status, body) = reload(Some("s3cret-admin-token-for-tests")).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "bad_pcr_policy");
 }

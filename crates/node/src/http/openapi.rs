@@ -525,6 +525,9 @@ pub struct OracleView {
     encryption_key: String,
     /// RFC 3339.
     registered_at: String,
+    /// The stored attestation: `{kind, pcr0Prefix, debug, verifiedAt, expiresAt,
+    /// revokedAt, revokeReason, valid}` (docs/ATTESTATION.md); absent when none.
+    attestation_status: Option<serde_json::Value>,
 }
 
 /// `POST /api/enclaves/reports` → 202 (new) or 200 (a duplicate of a stored report).
