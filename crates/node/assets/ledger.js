@@ -36,13 +36,15 @@ export function readCheckpoint(body) {
  * (aliases: `index`, `size`, `auditPath`/`path`/`hashes`/`proof`, `root`), hashes hex or base64.
  */
 export function readProof(body) {
-  const p = typeof body.proof === 'object' && !Array.isArray(body.proof) && body.proof !== null ? body.proof : body;
+  const entry = body.entry ?? {};
+  const p = body.inclusionProof
+    ?? (typeof body.proof === 'object' && !Array.isArray(body.proof) && body.proof !== null ? body.proof : body);
   const path = p.inclusionPath ?? p.auditPath ?? p.path ?? p.hashes ?? (Array.isArray(p.proof) ? p.proof : undefined) ?? [];
   const checkpoint = body.checkpoint ? readCheckpoint({ checkpoint: body.checkpoint, note: body.note }) : null;
   return {
-    leafIndex: p.leafIndex ?? p.index ?? p.leaf_index,
+    leafIndex: p.leafIndex ?? p.index ?? p.leaf_index ?? entry.index,
     treeSize: p.treeSize ?? p.size ?? p.tree_size ?? checkpoint?.treeSize,
-    leafHash: p.leafHash ?? p.leaf_hash,
+    leafHash: p.leafHash ?? p.leaf_hash ?? entry.leafHash,
     path,
     rootHash: p.rootHash ?? p.root ?? checkpoint?.rootHash,
     checkpoint,
