@@ -25,12 +25,10 @@ use verity_core::{
     EnclaveId, FinalReport, JobId, JobStatus, Oracle, SealedKeyWire, Sha256Digest, TaskEvidence,
     VerificationTask,
 };
-use verity_crypto::{encrypt_media, seal_data_key};
 use verity_detect::{MediaError, inspect};
 use verity_store::{
-    BlobRecord, BlobStore, Delivery, DisputeRecord, DisputeRepository, EvidenceRecord, FanOut,
-    JobQueue, JobRecord, LedgerBatch, NewDispute, Repository, Resolution, SealedKeyRecord,
-    StoreError, now_ms,
+    Delivery, DisputeRecord, DisputeRepository, EvidenceRecord, FanOut, JobQueue, JobRecord,
+    LedgerBatch, NewDispute, Repository, Resolution, StoreError, now_ms,
 };
 
 use crate::aggregator::RoundObserver;
@@ -127,7 +125,6 @@ pub struct DisputeService {
     repo: Arc<dyn Repository>,
     disputes: Arc<dyn DisputeRepository>,
     queue: Arc<dyn JobQueue>,
-    blobs: Arc<dyn BlobStore>,
     uploads: Arc<UploadService>,
     node: NodeSettings,
     config: DisputeSettings,
@@ -166,7 +163,6 @@ impl DisputeService {
         repo: Arc<dyn Repository>,
         disputes: Arc<dyn DisputeRepository>,
         queue: Arc<dyn JobQueue>,
-        blobs: Arc<dyn BlobStore>,
         uploads: Arc<UploadService>,
         node: NodeSettings,
         mut config: DisputeSettings,
@@ -177,7 +173,6 @@ impl DisputeService {
             repo,
             disputes,
             queue,
-            blobs,
             uploads,
             node,
             config,
@@ -208,39 +203,11 @@ impl DisputeService {
                 "no active enclave can receive evidence",
             ));
         }
-        let recipients: Vec<(EnclaveId, Vec<u8>)> = oracles
-            .iter()
-            .map(|o| (o.enclave_id.clone(), o.encryption_key.clone()))
-            .collect();
         let size = bytes.len() as u64;
-        let (ciphertext, sealed) = tokio::task::spawn_blocking(move || {
-            let (ciphertext, key) = encrypt_media(&bytes, &sha.0);
-            let sealed: Result<Vec<SealedKeyRecord>, _> = recipients
-                .iter()
-                .map(|(id, pk)| {
-                    seal_data_key(&key, pk, &sha.0).map(|s| SealedKeyRecord {
-                        enclave_id: id.clone(),
-                        enc: s.enc,
-                        ciphertext: s.ciphertext,
-                    })
-                })
-                .collect();
-            (ciphertext, sealed)
-        })
-        .await
-        .map_err(|e| ApiError::unavailable(format!("encryption task failed: {e}")))?;
-        let sealed = sealed
-            .map_err(|e| ApiError::unavailable(format!("an enclave key is unusable: {e}")))?;
-        let cipher_size = ciphertext.len() as u64;
-        let blob_id = self.blobs.put(Bytes::from(ciphertext)).await?;
+        let (blob, sealed) = self.uploads.encrypt_and_store(bytes, sha, &oracles).await?;
         let record = EvidenceRecord {
             evidence_id: dispute::new_evidence_id(),
-            blob: BlobRecord {
-                blob_id: blob_id.0,
-                media_sha256: sha,
-                storage: self.blobs.provider().to_owned(),
-                size: cipher_size,
-            },
+            blob,
             mime: info.format.mime().to_owned(),
             created_ms: now_ms(),
         };

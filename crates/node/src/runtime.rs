@@ -288,7 +288,6 @@ impl Node {
             repo.clone(),
             verity_store::open_disputes(&db),
             queue.clone(),
-            blobs.clone(),
             uploads.clone(),
             config.settings.clone(),
             config.disputes.clone(),

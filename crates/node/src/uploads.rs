@@ -204,7 +204,9 @@ impl UploadService {
         ))
     }
 
-    async fn encrypt_and_store(
+    /// Encrypts `bytes` with a fresh data key, seals it to each of `oracles`
+    /// and stores the ciphertext (uploads and dispute evidence alike).
+    pub(crate) async fn encrypt_and_store(
         &self,
         bytes: Bytes,
         media: Sha256Digest,
