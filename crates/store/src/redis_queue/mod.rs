@@ -177,18 +177,13 @@ impl RedisQueue {
         }
     }
 
-    async fn try_lease_at(
-        &self,
-        priority: i32,
-        enclave: &EnclaveId,
-        worker: &str,
-    ) -> Result<Option<LeasedTask>> {
-        self.ensure_group(priority, enclave).await?;
-        let stream = self.stream(priority);
+    /// One pass over every priority level, highest first, in a single script
+    /// call (it also creates this enclave's missing groups).
+    async fn try_lease(&self, enclave: &EnclaveId, worker: &str) -> Result<Option<LeasedTask>> {
         let reply: redis::RedisResult<Value> = self
             .inner
             .lease
-            .key(&stream)
+            .key(self.key("priorities"))
             .key(self.key("dead"))
             .key(self.key("errors"))
             .arg(enclave.as_str())
@@ -196,6 +191,7 @@ impl RedisQueue {
             .arg(self.inner.policy.lease.as_millis() as u64)
             .arg(self.inner.policy.max_attempts)
             .arg(DEAD_CAP)
+            .arg(format!("{}:tasks:", self.inner.prefix))
             .invoke_async(&mut self.conn())
             .await;
         let reply = match reply {
@@ -208,7 +204,7 @@ impl RedisQueue {
         let Value::Array(items) = reply else {
             return Ok(None);
         };
-        let [id, count, job, round, payload] = <[Value; 5]>::try_from(items)
+        let [priority, id, count, job, round, payload] = <[Value; 6]>::try_from(items)
             .map_err(|_| StoreError::Corrupt("lease script reply".into()))?;
         let text = |v: Value| -> Result<String> {
             redis::from_redis_value(v).map_err(|e| StoreError::Corrupt(format!("redis entry: {e}")))
@@ -216,7 +212,7 @@ impl RedisQueue {
         let count: u32 = redis::from_redis_value(count)
             .map_err(|e| StoreError::Corrupt(format!("delivery count: {e}")))?;
         Ok(Some(LeasedTask {
-            task_id: format!("{priority}/{}", text(id)?),
+            task_id: format!("{}/{}", text(priority)?, text(id)?),
             job_id: text(job)?
                 .parse::<JobId>()
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -231,29 +227,23 @@ impl RedisQueue {
         }))
     }
 
-    async fn try_lease(&self, enclave: &EnclaveId, worker: &str) -> Result<Option<LeasedTask>> {
-        for priority in self.priorities().await? {
-            if let Some(task) = self.try_lease_at(priority, enclave, worker).await? {
-                return Ok(Some(task));
-            }
-        }
-        Ok(None)
-    }
-
     /// Blocks up to `wait` for a new entry on any priority stream of `enclave`'s
-    /// groups, without consuming it: entries read here are handed straight
-    /// back (reclaimable at once, no attempt counted) for `try_lease` to take
-    /// in priority order.
+    /// groups. The entry read from the highest priority level is leased
+    /// straight away (it is delivered to this consumer, attempt 1, as the lease
+    /// script would have done); entries read from lower levels at the same time
+    /// are handed back (reclaimable at once, no attempt counted) for a later
+    /// lease to take in priority order. An entry with nothing for `enclave` is
+    /// acknowledged and `None` returned.
     async fn wait_for_entries(
         &self,
         enclave: &EnclaveId,
         worker: &str,
         wait: Duration,
-    ) -> Result<()> {
+    ) -> Result<Option<LeasedTask>> {
         let priorities = self.priorities().await?;
         if priorities.is_empty() {
             tokio::time::sleep(wait).await;
-            return Ok(());
+            return Ok(None);
         }
         for p in &priorities {
             self.ensure_group(*p, enclave).await?;
@@ -287,25 +277,76 @@ impl RedisQueue {
                 return Err(unavailable(e));
             }
         };
+        let mut read: Vec<(i32, String, redis::streams::StreamId)> = Vec::new();
         for key in reply.keys {
+            let Some(p) = priorities.iter().find(|p| self.stream(**p) == key.key) else {
+                continue;
+            };
             for entry in key.ids {
-                let _: Vec<String> = redis::cmd("XCLAIM")
-                    .arg(&key.key)
-                    .arg(enclave.as_str())
-                    .arg(worker)
-                    .arg(0)
-                    .arg(&entry.id)
-                    .arg("IDLE")
-                    .arg(self.inner.policy.lease.as_millis() as u64)
-                    .arg("RETRYCOUNT")
-                    .arg(0)
-                    .arg("JUSTID")
-                    .query_async(&mut self.conn())
-                    .await
-                    .map_err(unavailable)?;
+                read.push((*p, key.key.clone(), entry));
             }
         }
-        Ok(())
+        read.sort_by_key(|(p, _, _)| std::cmp::Reverse(*p));
+        let mut read = read.into_iter();
+        let first = read.next();
+        for (_, stream, entry) in read {
+            let _: Vec<String> = redis::cmd("XCLAIM")
+                .arg(&stream)
+                .arg(enclave.as_str())
+                .arg(worker)
+                .arg(0)
+                .arg(&entry.id)
+                .arg("IDLE")
+                .arg(self.inner.policy.lease.as_millis() as u64)
+                .arg("RETRYCOUNT")
+                .arg(0)
+                .arg("JUSTID")
+                .query_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+        }
+        match first {
+            Some((p, stream, entry)) => self.take_read(p, &stream, entry, enclave, worker).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Turns an entry just read (delivered once, to `worker`) into a lease, or
+    /// acknowledges it when it carries nothing for `enclave`.
+    async fn take_read(
+        &self,
+        priority: i32,
+        stream: &str,
+        entry: redis::streams::StreamId,
+        enclave: &EnclaveId,
+        worker: &str,
+    ) -> Result<Option<LeasedTask>> {
+        let want = format!("d:{}", enclave.as_str());
+        let Some(payload) = entry.map.get(&want) else {
+            let _: u64 = redis::cmd("XACK")
+                .arg(stream)
+                .arg(enclave.as_str())
+                .arg(&entry.id)
+                .query_async(&mut self.conn())
+                .await
+                .map_err(unavailable)?;
+            return Ok(None);
+        };
+        let corrupt = |what: &str| StoreError::Corrupt(format!("redis entry {}: {what}", entry.id));
+        let job: String = entry.get("job").ok_or_else(|| corrupt("job"))?;
+        let round: String = entry.get("round").ok_or_else(|| corrupt("round"))?;
+        Ok(Some(LeasedTask {
+            task_id: format!("{priority}/{}", entry.id),
+            job_id: job
+                .parse::<JobId>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            round: round.parse().map_err(|_| corrupt("round"))?,
+            enclave_id: enclave.clone(),
+            payload: redis::from_redis_value(payload.clone())
+                .map_err(|e| StoreError::Corrupt(format!("payload: {e}")))?,
+            attempt: 1,
+            lease_token: format!("{worker}/1"),
+        }))
     }
 
     async fn blocking_conn(&self, wait: Duration) -> Result<MultiplexedConnection> {
@@ -420,8 +461,12 @@ impl JobQueue for RedisQueue {
             if left.is_zero() {
                 return Ok(None);
             }
-            self.wait_for_entries(enclave, worker, left.min(BLOCK))
-                .await?;
+            if let Some(task) = self
+                .wait_for_entries(enclave, worker, left.min(BLOCK))
+                .await?
+            {
+                return Ok(Some(task));
+            }
         }
     }
 

@@ -29,16 +29,21 @@ end
 return new
 "#;
 
-/// Leases the next task of one priority stream for one enclave: first an
-/// entry whose lease expired (or that was released or is due for retry),
-/// else a new entry. Entries without a delivery for this enclave are
-/// acknowledged and skipped; entries past the attempt limit are dead-lettered.
+/// Leases the next task for one enclave, trying the priority streams from the
+/// highest down (one round trip per lease): on each, first an entry whose
+/// lease expired (or that was released or is due for retry), else a new
+/// entry. Entries without a delivery for this enclave are acknowledged and
+/// skipped; entries past the attempt limit are dead-lettered. A missing
+/// consumer group is created (from the stream's start, so an identity sees
+/// entries published before it first connected).
 ///
-/// KEYS: stream, dead-letter stream, last-errors hash.
-/// ARGV: group (enclave), consumer, lease ms, max attempts, dead-letter cap.
-/// Returns `{id, delivery count, job, round, payload}` or nil.
+/// KEYS: priorities zset, dead-letter stream, last-errors hash (the streams
+/// are named from ARGV[6] and share the keys' hash tag, so one slot).
+/// ARGV: group (enclave), consumer, lease ms, max attempts, dead-letter cap,
+/// stream name prefix (`<prefix>:tasks:`).
+/// Returns `{priority, id, delivery count, job, round, payload}` or nil.
 pub const LEASE: &str = r#"
-local stream, dead, errors = KEYS[1], KEYS[2], KEYS[3]
+local dead, errors = KEYS[2], KEYS[3]
 local group, consumer, lease, max = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local want = 'd:' .. group
 local function pick(fields)
@@ -50,37 +55,59 @@ local function pick(fields)
   end
   return job, round, payload
 end
-local cursor = '0-0'
-repeat
-  local r = redis.call('XAUTOCLAIM', stream, group, consumer, lease, cursor, 'COUNT', 1)
-  cursor = r[1]
-  for _, e in ipairs(r[2]) do
-    local id = e[1]
-    local job, round, payload = pick(e[2])
-    local count = redis.call('XPENDING', stream, group, id, id, 1)[1][4]
-    local key = stream .. '|' .. id .. '|' .. group
-    if payload == nil then
-      redis.call('XACK', stream, group, id)
-    elseif count > max then
-      local last = redis.call('HGET', errors, key) or 'lease expired'
-      redis.call('XADD', dead, 'MAXLEN', '~', ARGV[5], '*', 'job', job, 'round', round,
-        'enclave', group, 'attempts', tostring(count - 1),
-        'error', last .. ' (lease expired on the last attempt)')
-      redis.call('XACK', stream, group, id)
-      redis.call('HDEL', errors, key)
-    else
-      return {id, count, job, round, payload}
-    end
+local function autoclaim(stream, cursor)
+  local r = redis.pcall('XAUTOCLAIM', stream, group, consumer, lease, cursor, 'COUNT', 1)
+  if type(r) == 'table' and r.err then
+    if not string.find(r.err, 'NOGROUP') then return redis.error_reply(r.err) end
+    redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
+    r = redis.call('XAUTOCLAIM', stream, group, consumer, lease, cursor, 'COUNT', 1)
   end
-until cursor == '0-0'
-while true do
-  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
-  if not r then return nil end
-  local e = r[1][2][1]
-  local job, round, payload = pick(e[2])
-  if payload then return {e[1], 1, job, round, payload} end
-  redis.call('XACK', stream, group, e[1])
+  return r
 end
+local function lease_from(stream)
+  local cursor = '0-0'
+  repeat
+    local r = autoclaim(stream, cursor)
+    if r.err then return r end
+    cursor = r[1]
+    for _, e in ipairs(r[2]) do
+      local id = e[1]
+      local job, round, payload = pick(e[2])
+      local count = redis.call('XPENDING', stream, group, id, id, 1)[1][4]
+      local key = stream .. '|' .. id .. '|' .. group
+      if payload == nil then
+        redis.call('XACK', stream, group, id)
+      elseif count > max then
+        local last = redis.call('HGET', errors, key) or 'lease expired'
+        redis.call('XADD', dead, 'MAXLEN', '~', ARGV[5], '*', 'job', job, 'round', round,
+          'enclave', group, 'attempts', tostring(count - 1),
+          'error', last .. ' (lease expired on the last attempt)')
+        redis.call('XACK', stream, group, id)
+        redis.call('HDEL', errors, key)
+      else
+        return {id, count, job, round, payload}
+      end
+    end
+  until cursor == '0-0'
+  while true do
+    local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
+    if not r then return nil end
+    local e = r[1][2][1]
+    local job, round, payload = pick(e[2])
+    if payload then return {e[1], 1, job, round, payload} end
+    redis.call('XACK', stream, group, e[1])
+  end
+end
+local levels = redis.call('ZRANGE', KEYS[1], '+inf', '-inf', 'BYSCORE', 'REV')
+for _, p in ipairs(levels) do
+  local r = lease_from(ARGV[6] .. p)
+  if r then
+    if r.err then return r end
+    table.insert(r, 1, p)
+    return r
+  end
+end
+return nil
 "#;
 
 /// Settles a leased entry if the lease is still ours.
