@@ -1,7 +1,7 @@
 //! One load run: the open-loop uploader, the verdict poller and the memory
 //! sampler, sharing a [`Tally`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
