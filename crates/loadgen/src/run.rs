@@ -367,10 +367,9 @@ async fn report_progress(tally: Shared, every: Duration, start: Instant) {
         ticks.tick().await;
         let t = lock(&tally);
         let errors: u64 = t.errors.values().sum();
-        let rss = t
-            .samples
-            .last()
-            .map_or(String::new(), |s| format!(", server RSS {} MiB", s.kib / 1024));
+        let rss = t.samples.last().map_or(String::new(), |s| {
+            format!(", server RSS {} MiB", s.kib / 1024)
+        });
         eprintln!(
             "[{:>6.0} s] started {} accepted {} errors {} skipped {} decided {} failed {} pending {}; \
              upload→verdict p50 {:.1} ms p99 {:.1} ms{rss}",
@@ -467,7 +466,11 @@ impl Summary {
             ms(&self.verdict_us, 0.5),
             ms(&self.verdict_us, 0.95),
             ms(&self.verdict_us, 0.99),
-            if self.verdict_us.is_empty() { f64::NAN } else { self.verdict_us.max() as f64 / 1000.0 },
+            if self.verdict_us.is_empty() {
+                f64::NAN
+            } else {
+                self.verdict_us.max() as f64 / 1000.0
+            },
         );
         if let Some(g) = &self.growth {
             out.push_str(&format!(
@@ -479,7 +482,11 @@ impl Summary {
                 g.max / 1024,
                 g.after_warm_pct(),
                 g.end_vs_warm_pct(),
-                if self.rss_alive { "" } else { "; a server process exited during the run" },
+                if self.rss_alive {
+                    ""
+                } else {
+                    "; a server process exited during the run"
+                },
             ));
         }
         out
