@@ -16,5 +16,8 @@ fuzz_target!(|data: &[u8]| {
     let back: Receipt = serde_json::from_slice(&json).expect("a serialized receipt parses");
     assert_eq!(back, receipt);
     let second = verify_receipt(&back, &options, |_| {});
-    assert_eq!(first, second, "verification changed after a JSON round trip");
+    assert_eq!(
+        first, second,
+        "verification changed after a JSON round trip"
+    );
 });

@@ -13,8 +13,12 @@ use verity_crypto::{AggregatorKey, EnclaveKeys, verify_final_report, verify_repo
 static KEYS: OnceLock<(EnclaveKeys, AggregatorKey)> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
-    let (enclave, aggregator) =
-        KEYS.get_or_init(|| (EnclaveKeys::from_secrets([1; 32], [2; 32]), AggregatorKey::generate()));
+    let (enclave, aggregator) = KEYS.get_or_init(|| {
+        (
+            EnclaveKeys::from_secrets([1; 32], [2; 32]),
+            AggregatorKey::generate(),
+        )
+    });
     if let Ok(signed) = serde_json::from_slice::<SignedReport>(data) {
         let key = enclave.public().signing;
         let _ = verify_report(&key, &signed);
@@ -29,7 +33,8 @@ fuzz_target!(|data: &[u8]| {
         let _ = verify_final_report(&report, Some(&aggregator.public()));
         aggregator.sign_final(&mut report);
         let json = serde_json::to_vec(&report).expect("a final report serializes");
-        let back: FinalReport = serde_json::from_slice(&json).expect("a serialized final report parses");
+        let back: FinalReport =
+            serde_json::from_slice(&json).expect("a serialized final report parses");
         assert_eq!(back, report);
         verify_final_report(&back, Some(&aggregator.public()))
             .expect("a final report signed with this key verifies after JSON");
