@@ -16,14 +16,14 @@ pub use content_credentials::{
     read_summary,
 };
 pub use evidence::{EvidenceMatch, MAX_DISTANCE, dhash};
-pub use exif::{ExifCamera, ExifGenerator};
+pub use exif::{ExifCamera, ExifGenerator, user_comment as exif_user_comment};
 pub use png_text::PngText;
 pub use stealth::StealthPngInfo;
 pub use watermark::{
     InvisibleWatermark, Payload, Strength, Variant, WatermarkMatch, best_match, bit_string,
     block_bits, decode as decode_watermark, known_payloads, vote,
 };
-pub use xmp::XmpSourceType;
+pub use xmp::{XmpSourceType, source_types as xmp_source_types};
 
 use verity_core::{Confidence, DetectorResult, DetectorVerdict};
 

@@ -361,6 +361,7 @@ struct ReasonBody {
     params(("id" = String, Path, description = "An enclave (oracle) id")),
     responses(
         (status = 200, description = "Banned", body = serde_json::Value),
+        (status = 400, description = "Malformed enclave id", body = crate::http::openapi::ErrorBody),
         (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
         (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody),
         (status = 404, description = "Unknown oracle", body = crate::http::openapi::ErrorBody)))]
@@ -388,6 +389,7 @@ pub(super) async fn admin_ban(
     params(("id" = String, Path, description = "An enclave (oracle) id")),
     responses(
         (status = 200, description = "Unbanned", body = serde_json::Value),
+        (status = 400, description = "Malformed enclave id", body = crate::http::openapi::ErrorBody),
         (status = 401, description = "Missing or wrong admin token", body = crate::http::openapi::ErrorBody),
         (status = 403, description = "Admin API disabled", body = crate::http::openapi::ErrorBody),
         (status = 404, description = "Unknown oracle", body = crate::http::openapi::ErrorBody)))]
