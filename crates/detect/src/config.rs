@@ -6,7 +6,8 @@
 //! Every field has a default and [`DetectConfig::default`] needs no file:
 //! all built-in detectors, no trust anchors, the seed's three model slots
 //! (`primary`, `deepfake`, `sdxl`) declared but unconfigured (they report
-//! "not configured", never a score), no reverse-search index.
+//! "not configured", never a score), no reverse-search index, and no
+//! external provider (no image ever leaves the machine).
 //!
 //! ```toml
 //! [policy]
@@ -21,6 +22,11 @@
 //! name = "primary"
 //! path = "models/primary.onnx"
 //! sha256 = "…"
+//!
+//! [external_search]                 # off unless written out
+//! enabled = true
+//! provider = "tineye"
+//! api_key_env = "TINEYE_API_KEY"
 //!
 //! [enclaves.enclave-2]
 //! disable = ["exif-camera"]
@@ -41,6 +47,7 @@ use crate::detectors::{
     PngText, StealthPngInfo, XmpSourceType,
 };
 use crate::ensemble::{Ensemble, EnsemblePolicy};
+use crate::external::{ExternalConfigError, ExternalReverseSearch, ExternalSearchConfig};
 use crate::model::{ModelConfig, ModelDetector};
 use crate::reverse::{ReverseSearch, ReverseSearchConfig};
 
@@ -90,6 +97,9 @@ pub enum DetectConfigError {
     /// The reverse-search index could not be opened.
     #[error("detect config: reverse search: {0}")]
     Reverse(String),
+    /// The external reverse-search provider is misconfigured.
+    #[error("detect config: {0}")]
+    External(#[from] ExternalConfigError),
 }
 
 /// Ensemble thresholds and weights as written in the file.
@@ -171,6 +181,8 @@ pub struct EnclaveConfig {
     pub policy: Option<PolicyConfig>,
     /// Whether it runs reverse search (default: when an index is configured).
     pub reverse_search: Option<bool>,
+    /// Whether it asks the external provider (default: when one is enabled).
+    pub external_search: Option<bool>,
 }
 
 /// The whole detection configuration.
@@ -187,6 +199,8 @@ pub struct DetectConfig {
     pub models: Vec<ModelConfig>,
     /// Reverse search over a local perceptual-hash index.
     pub reverse_search: Option<ReverseSearchConfig>,
+    /// An external reverse-search provider (off unless `enabled = true`).
+    pub external_search: Option<ExternalSearchConfig>,
     /// Per-enclave overrides, by enclave id.
     pub enclaves: BTreeMap<String, EnclaveConfig>,
     /// Directory relative paths are resolved against (the file's folder).
@@ -202,6 +216,7 @@ impl Default for DetectConfig {
             c2pa: C2paSection::default(),
             models: SEED_SLOTS.iter().map(|s| ModelConfig::slot(s)).collect(),
             reverse_search: None,
+            external_search: None,
             enclaves: BTreeMap::new(),
             base_dir: PathBuf::from("."),
         }
@@ -257,6 +272,18 @@ impl DetectConfig {
     /// no certificate, a model whose file does not match its sha256 or cannot
     /// be loaded, or an unreadable index.
     pub fn instantiate(&self) -> Result<DetectorCatalog, DetectConfigError> {
+        self.instantiate_with_env(&|name| std::env::var(name).ok())
+    }
+
+    /// As [`Self::instantiate`], reading secrets named in the file (the
+    /// external provider's API key) through `env`.
+    ///
+    /// # Errors
+    /// As [`Self::instantiate`].
+    pub fn instantiate_with_env(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<DetectorCatalog, DetectConfigError> {
         self.validate()?;
         let policy = self.policy.to_policy()?;
         let anchors = match &self.c2pa.trust_anchors {
@@ -305,6 +332,12 @@ impl DetectConfig {
                     .map_err(|e| DetectConfigError::Reverse(e.to_string()))?,
             ) as Arc<dyn Detector>),
         };
+        let external = match &self.external_search {
+            None => None,
+            Some(x) => x
+                .provider_from_env(env)?
+                .map(|p| Arc::new(ExternalReverseSearch::new(p)) as Arc<dyn Detector>),
+        };
         let mut enclaves = BTreeMap::new();
         for (id, e) in &self.enclaves {
             let policy = match &e.policy {
@@ -317,6 +350,7 @@ impl DetectConfig {
             built_in,
             models,
             reverse,
+            external,
             policy,
             enclaves,
         })
@@ -344,7 +378,10 @@ impl DetectConfig {
                     m.name
                 )));
             }
-            if BUILT_IN.contains(&m.name.as_str()) || m.name == crate::reverse::NAME {
+            if BUILT_IN.contains(&m.name.as_str())
+                || m.name == crate::reverse::NAME
+                || m.name == crate::external::NAME
+            {
                 return Err(DetectConfigError::Invalid(format!(
                     "model slot {:?} clashes with a built-in detector",
                     m.name
@@ -364,6 +401,13 @@ impl DetectConfig {
                     "enclaves.{id}.reverse_search is on but no [reverse_search] index is configured"
                 )));
             }
+            if e.external_search == Some(true)
+                && !self.external_search.as_ref().is_some_and(|x| x.enabled)
+            {
+                return Err(DetectConfigError::Invalid(format!(
+                    "enclaves.{id}.external_search is on but [external_search] is not enabled"
+                )));
+            }
         }
         Ok(())
     }
@@ -374,6 +418,7 @@ pub struct DetectorCatalog {
     built_in: Vec<Arc<dyn Detector>>,
     models: Vec<(String, Arc<dyn Detector>)>,
     reverse: Option<Arc<dyn Detector>>,
+    external: Option<Arc<dyn Detector>>,
     policy: EnsemblePolicy,
     enclaves: BTreeMap<String, (EnclaveConfig, EnsemblePolicy)>,
 }
@@ -409,6 +454,13 @@ impl DetectorCatalog {
             && over.and_then(|(e, _)| e.reverse_search).unwrap_or(true)
         {
             detectors.push(Box::new(Shared(r.clone())));
+        }
+        // The image leaves the machine only for enclaves that did not opt out
+        // of a provider the operator enabled.
+        if let Some(x) = &self.external
+            && over.and_then(|(e, _)| e.external_search).unwrap_or(true)
+        {
+            detectors.push(Box::new(Shared(x.clone())));
         }
         let policy = over.map_or_else(|| self.policy.clone(), |(_, p)| p.clone());
         Ensemble::new(detectors, policy)

@@ -3,6 +3,7 @@
 use std::sync::OnceLock;
 
 use image::DynamicImage;
+use image::metadata::Orientation;
 use verity_core::DetectorResult;
 
 use crate::media::MediaFormat;
@@ -36,12 +37,18 @@ pub trait Detector: Send + Sync {
     fn detect(&self, media: &Media<'_>) -> DetectorResult;
 }
 
+/// Pixels as stored, and the EXIF orientation read in the same pass.
+struct Decoded {
+    image: DynamicImage,
+    orientation: Orientation,
+}
+
 /// A decrypted image as detectors see it, decoded at most once and only when a
 /// detector asks for pixels.
 pub struct Media<'a> {
     bytes: &'a [u8],
     format: MediaFormat,
-    decoded: OnceLock<Result<DynamicImage, String>>,
+    decoded: OnceLock<Result<Decoded, String>>,
     evidence: Option<&'a [u8]>,
 }
 
@@ -77,17 +84,41 @@ impl<'a> Media<'a> {
         self.evidence
     }
 
-    /// The decoded pixels (decoded on first use).
+    /// The decoded pixels in stored order, as a raw decoder (OpenCV with
+    /// `IMREAD_IGNORE_ORIENTATION`, PIL without `exif_transpose`) returns
+    /// them; decoded on first use, shared by every detector.
     ///
     /// # Errors
     /// The decoder's message when the image cannot be decoded.
     pub fn pixels(&self) -> Result<&DynamicImage, &str> {
+        self.decoded().map(|d| &d.image)
+    }
+
+    /// The EXIF orientation of the stored pixels (`NoTransforms` when there
+    /// is no tag, or a value outside 1–8), read while decoding.
+    ///
+    /// # Errors
+    /// The decoder's message when the image cannot be decoded.
+    pub fn orientation(&self) -> Result<Orientation, &str> {
+        self.decoded().map(|d| d.orientation)
+    }
+
+    fn decoded(&self) -> Result<&Decoded, &str> {
         self.decoded
-            .get_or_init(|| {
-                image::load_from_memory_with_format(self.bytes, self.format.image_format())
-                    .map_err(|e| e.to_string())
-            })
+            .get_or_init(|| decode(self.bytes, self.format))
             .as_ref()
             .map_err(String::as_str)
     }
+}
+
+/// Decodes once, keeping the orientation the decoder read from EXIF.
+fn decode(bytes: &[u8], format: MediaFormat) -> Result<Decoded, String> {
+    let reader =
+        image::ImageReader::with_format(std::io::Cursor::new(bytes), format.image_format());
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    // A malformed EXIF block must not make the pixels unreadable.
+    let orientation =
+        image::ImageDecoder::orientation(&mut decoder).unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
+    Ok(Decoded { image, orientation })
 }

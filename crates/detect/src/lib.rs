@@ -16,6 +16,8 @@
 //!   names, AUTOMATIC1111 infotext, ComfyUI graphs, NovelAI settings).
 //! - [`model`]: the ONNX model runner (tract) behind the model slots.
 //! - [`reverse`]: reverse search by perceptual hash over a local index.
+//! - [`external`]: the optional port to an external reverse-image search
+//!   provider (TinEye's REST API), off unless configured.
 //! - [`config`]: the detection configuration (`detect.toml`) and the
 //!   [`config::DetectorCatalog`] each enclave's ensemble is built from.
 //! - [`eval`]: confusion matrices, precision/recall/F1 and robustness tables
@@ -26,6 +28,7 @@ pub mod detector;
 pub mod detectors;
 pub mod ensemble;
 pub mod eval;
+pub mod external;
 pub mod generator;
 pub mod media;
 pub mod metadata;

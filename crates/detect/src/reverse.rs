@@ -11,8 +11,9 @@
 //!   reported with its source and recorded first-seen date; a labelled match
 //!   votes that label (a statistical signal: near-duplicates can be edits).
 //!
-//! Nothing leaves the machine: external search providers are not part of
-//! this module, and the index never holds the images themselves.
+//! Nothing leaves the machine: external search providers live behind their
+//! own opt-in port ([`crate::external`]), and the index never holds the
+//! images themselves.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};

@@ -25,6 +25,7 @@
 //! partial, 34–35 likely, ≥ 36 very likely.
 
 use image::RgbImage;
+use image::metadata::Orientation;
 use verity_core::{DetectorResult, DetectorVerdict};
 
 use super::{finding, not_applicable};
@@ -312,59 +313,91 @@ impl Detector for InvisibleWatermark {
                 )],
             );
         }
-        // JPEGs decode to RGB8 already: borrow instead of copying.
-        let converted;
-        let rgb = match pixels.as_rgb8() {
-            Some(rgb) => rgb,
-            None => {
-                converted = pixels.to_rgb8();
-                &converted
-            }
-        };
-        let Some(m) = best_match(rgb) else {
+        let Some(stored) = match_pixels(pixels) else {
             return not_applicable(self, vec!["image too small for the decoder".into()]);
         };
-        let variant = match m.variant {
-            Variant::EightBit => "8-bit decoder",
-            Variant::FloatOffset => "float-offset decoder (diffusers' float path)",
+        let orientation = media.orientation().unwrap_or(Orientation::NoTransforms);
+        let (m, where_) = if stored.strength >= Strength::Likely
+            || orientation == Orientation::NoTransforms
+        {
+            (stored, "stored pixel orientation".to_owned())
+        } else {
+            // An editor that rotated the pixels and recorded the rotation
+            // in EXIF leaves the mark aligned with the displayed image.
+            let mut upright = pixels.clone();
+            upright.apply_orientation(orientation);
+            match match_pixels(&upright) {
+                Some(c) if c.strength > stored.strength => (
+                    c,
+                    format!(
+                        "EXIF-corrected orientation (Orientation {}; not found in stored pixel orientation)",
+                        orientation.to_exif()
+                    ),
+                ),
+                _ => (
+                    stored,
+                    format!(
+                        "stored pixel orientation (EXIF Orientation {} tried as well)",
+                        orientation.to_exif()
+                    ),
+                ),
+            }
         };
-        let line = format!(
-            "{}: {}/{} bits match with the {variant} ({})",
-            m.payload,
-            m.matched,
-            m.len,
-            m.strength.label()
-        );
-        match m.strength {
-            Strength::VeryLikely => finding(
-                self,
-                DetectorVerdict::AiGenerated,
-                0.95,
-                vec![
-                    line,
-                    "Stable Diffusion invisible watermark present: very likely".into(),
-                ],
-            ),
-            Strength::Likely => finding(
-                self,
-                DetectorVerdict::AiGenerated,
-                0.85,
-                vec![line, "Stable Diffusion invisible watermark: likely".into()],
-            ),
-            Strength::Partial => finding(
-                self,
-                DetectorVerdict::Uncertain,
-                0.5,
-                vec![
-                    line,
-                    "partial match: above chance, below Stability's threshold".into(),
-                ],
-            ),
-            Strength::None => not_applicable(
-                self,
-                vec![line, "no Stable Diffusion watermark found".into()],
-            ),
-        }
+        judge(self, &m, &where_)
+    }
+}
+
+/// The best match of `pixels` as they are laid out.
+fn match_pixels(pixels: &image::DynamicImage) -> Option<WatermarkMatch> {
+    // JPEGs decode to RGB8 already: borrow instead of copying.
+    match pixels.as_rgb8() {
+        Some(rgb) => best_match(rgb),
+        None => best_match(&pixels.to_rgb8()),
+    }
+}
+
+/// The detector's result for the best match, found in `where_`.
+fn judge(detector: &InvisibleWatermark, m: &WatermarkMatch, where_: &str) -> DetectorResult {
+    let variant = match m.variant {
+        Variant::EightBit => "8-bit decoder",
+        Variant::FloatOffset => "float-offset decoder (diffusers' float path)",
+    };
+    let line = format!(
+        "{}: {}/{} bits match with the {variant} in the {where_} ({})",
+        m.payload,
+        m.matched,
+        m.len,
+        m.strength.label()
+    );
+    match m.strength {
+        Strength::VeryLikely => finding(
+            detector,
+            DetectorVerdict::AiGenerated,
+            0.95,
+            vec![
+                line,
+                "Stable Diffusion invisible watermark present: very likely".into(),
+            ],
+        ),
+        Strength::Likely => finding(
+            detector,
+            DetectorVerdict::AiGenerated,
+            0.85,
+            vec![line, "Stable Diffusion invisible watermark: likely".into()],
+        ),
+        Strength::Partial => finding(
+            detector,
+            DetectorVerdict::Uncertain,
+            0.5,
+            vec![
+                line,
+                "partial match: above chance, below Stability's threshold".into(),
+            ],
+        ),
+        Strength::None => not_applicable(
+            detector,
+            vec![line, "no Stable Diffusion watermark found".into()],
+        ),
     }
 }
 
