@@ -643,7 +643,14 @@ mod tests {
         };
         assert!(config.provider().unwrap().is_none());
         config.enabled = true;
-        assert!(config.provider().err().unwrap().0.contains("unset or empty"));
+        assert!(
+            config
+                .provider()
+                .err()
+                .unwrap()
+                .0
+                .contains("unset or empty")
+        );
         config.endpoint = "ftp://x/".into();
         assert!(config.provider_with_key("k".into()).is_err());
         config.endpoint = "http://127.0.0.1:9/rest".into();
