@@ -141,6 +141,17 @@ test('the verdict page shows the API report: votes, detectors, evidence, attesta
     assert.equal(cells[3], s.version);
   }
 
+  // The signed committee record: every eligible enclave, the chosen ones marked.
+  const committee = report.committee;
+  assert.ok(committee, 'the final report records its committee');
+  const candidateRows = page.locator('#committee-candidates tbody tr');
+  assert.equal(await candidateRows.count(), committee.candidates.length);
+  for (const [i, c] of committee.candidates.entries()) {
+    const cells = await candidateRows.nth(i).locator('th, td').allTextContents();
+    assert.equal(cells[0], c.enclaveId);
+    assert.equal(cells[2], committee.members.includes(c.enclaveId) ? 'yes' : 'no');
+  }
+
   // Evidence from the report, and the development attestation flagged.
   for (const e of report.evidence) {
     assert.ok((await page.locator('#evidence').textContent()).includes(e.message));
@@ -237,6 +248,7 @@ test('the oracles page lists every enclave with reputation, stake, slashes and a
     assert.match(cells[1], /dev-insecure|nitro/);
     assert.equal(cells[2], o.reputation.toFixed(2));
     assert.equal(cells[3], String(o.stake));
+    assert.equal(cells[6], String(o.reportsCounted));
     assert.equal(cells.at(-2), String(o.slashes));
     assert.equal(cells.at(-1), o.banned ? `Banned${o.banReason ? `: ${o.banReason}` : ''}` : 'Active');
   }

@@ -122,6 +122,15 @@ pub struct WorkerArgs {
     /// signature) or `slow:DURATION` (a pause before each report).
     #[arg(long, env = "VERITY_WORKER_FAULT", hide = true)]
     pub fault: Option<String>,
+    /// TEST/DEMO ONLY: the Byzantine simulation, as for `verity serve`
+    /// (`ID:lie` or `ID:equivocate`); this worker misbehaves when its id is listed.
+    #[arg(
+        long,
+        env = "VERITY_BYZANTINE_ENCLAVES",
+        value_delimiter = ',',
+        hide = true
+    )]
+    pub byzantine_enclaves: Vec<String>,
 }
 
 /// `verity check`.
@@ -344,21 +353,29 @@ impl DisputeArgs {
     /// # Errors
     /// A malformed entry, naming the setting.
     pub fn byzantine(&self) -> Result<Vec<(EnclaveId, verity_enclave::Byzantine)>> {
-        self.byzantine_enclaves
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                let (id, how) = s.split_once(':').unwrap_or((s, "lie"));
-                let id = id
-                    .parse::<EnclaveId>()
-                    .map_err(|e| anyhow::anyhow!("VERITY_BYZANTINE_ENCLAVES: {e}"))?;
-                let how = how
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("VERITY_BYZANTINE_ENCLAVES: {e}"))?;
-                Ok((id, how))
-            })
-            .collect()
+        parse_byzantine(&self.byzantine_enclaves)
     }
+}
+
+/// Parses `VERITY_BYZANTINE_ENCLAVES` entries (`ID:lie`, `ID:equivocate`; bare `ID` lies).
+///
+/// # Errors
+/// A malformed entry, naming the setting.
+pub fn parse_byzantine(entries: &[String]) -> Result<Vec<(EnclaveId, verity_enclave::Byzantine)>> {
+    entries
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let (id, how) = s.split_once(':').unwrap_or((s, "lie"));
+            let id = id
+                .parse::<EnclaveId>()
+                .map_err(|e| anyhow::anyhow!("VERITY_BYZANTINE_ENCLAVES: {e}"))?;
+            let how = how
+                .parse()
+                .map_err(|e| anyhow::anyhow!("VERITY_BYZANTINE_ENCLAVES: {e}"))?;
+            Ok((id, how))
+        })
+        .collect()
 }
 
 fn fraction_open(s: &str) -> Result<f64, String> {

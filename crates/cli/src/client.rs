@@ -224,16 +224,17 @@ pub async fn oracles(args: OraclesArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<16} {:>10} {:>8} {:>7} {:>8} {:<8} ATTESTATION",
-        "ENCLAVE", "REPUTATION", "STAKE", "WEIGHT", "SLASHES", "BANNED"
+        "{:<16} {:>10} {:>8} {:>7} {:>8} {:>8} {:<8} ATTESTATION",
+        "ENCLAVE", "REPUTATION", "STAKE", "WEIGHT", "COUNTED", "SLASHES", "BANNED"
     );
     for o in body["oracles"].as_array().into_iter().flatten() {
         println!(
-            "{:<16} {:>10.2} {:>8} {:>7.2} {:>8} {:<8} {}",
+            "{:<16} {:>10.2} {:>8} {:>7.2} {:>8} {:>8} {:<8} {}",
             o["enclaveId"].as_str().unwrap_or("?"),
             o["reputation"].as_f64().unwrap_or(0.0),
             o["stake"].as_u64().unwrap_or(0),
             o["weight"].as_f64().unwrap_or(0.0),
+            o["reportsCounted"].as_u64().unwrap_or(0),
             o["slashes"].as_u64().unwrap_or(0),
             if o["banned"].as_bool().unwrap_or(false) {
                 "yes"

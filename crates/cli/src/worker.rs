@@ -81,6 +81,13 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
             Arc::new(Faulty { inner: http, fault })
         }
     };
+    let byzantine = crate::args::parse_byzantine(&args.byzantine_enclaves)?
+        .into_iter()
+        .find(|(e, _)| *e == id)
+        .map(|(_, how)| how);
+    if let Some(how) = byzantine {
+        warn!(enclave = %id, behaviour = ?how, "BYZANTINE SIMULATION: this worker misbehaves on purpose (test/demo only)");
+    }
     let ensemble = Arc::new(
         verity_detect::config::DetectConfig::load_or_default(args.detect_config.as_deref())
             .and_then(|c| c.instantiate())
@@ -98,6 +105,7 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
             concurrency: args.concurrency as usize,
             heartbeat: policy.lease / 3,
             drain: args.drain,
+            byzantine,
             ..WorkerSettings::default()
         },
     ));

@@ -5,16 +5,25 @@
 //! domain prefix makes a signature for one kind of message useless for any
 //! other. Floats are encoded by their IEEE-754 bit pattern (BCS has no float
 //! type), so a verifier that recomputes a weight bit-for-bit can compare it.
+//!
+//! A final report with a committee record is signed under
+//! [`FINAL_REPORT_DOMAIN_V2`]: the v1 body followed by the record. One
+//! without (a round queued before committees were recorded) keeps its v1
+//! bytes, so earlier signatures still verify; removing the record from a v2
+//! report changes the domain and the bytes, so its signature fails.
 
 use serde::Serialize;
 
+use crate::committee::CommitteeSelection;
 use crate::report::{EnclaveReport, FinalReport};
 use crate::verdict::{DetectorVerdict, Verdict};
 
 /// Domain of enclave report signatures.
 pub const ENCLAVE_REPORT_DOMAIN: &[u8] = b"verity/enclave-report/v1";
-/// Domain of final report signatures.
+/// Domain of final report signatures (reports without a committee record).
 pub const FINAL_REPORT_DOMAIN: &[u8] = b"verity/final-report/v1";
+/// Domain of final report signatures that cover the committee record.
+pub const FINAL_REPORT_DOMAIN_V2: &[u8] = b"verity/final-report/v2";
 
 #[derive(Serialize)]
 struct ReportBody<'a> {
@@ -67,6 +76,31 @@ struct VoteBody<'a> {
     stake: u64,
     weight_bits: u64,
     attestation: &'a str,
+}
+
+#[derive(Serialize)]
+struct CommitteeBody<'a> {
+    rule: u8,
+    escalated: bool,
+    seed: &'a str,
+    size: u32,
+    candidates: Vec<(&'a str, u64)>,
+    members: Vec<&'a str>,
+}
+
+fn committee_body(c: &CommitteeSelection) -> CommitteeBody<'_> {
+    CommitteeBody {
+        rule: c.rule.code(),
+        escalated: c.escalated,
+        seed: c.seed.as_str(),
+        size: c.size,
+        candidates: c
+            .candidates
+            .iter()
+            .map(|x| (x.enclave_id.as_str(), x.weight.to_bits()))
+            .collect(),
+        members: c.members.iter().map(|m| m.as_str()).collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -175,7 +209,11 @@ pub fn final_report_bytes(report: &FinalReport) -> Vec<u8> {
             .collect(),
         aggregator_key: &report.aggregator_key,
     };
-    framed(FINAL_REPORT_DOMAIN, &body)
+    match &report.committee {
+        None => framed(FINAL_REPORT_DOMAIN, &body),
+        // BCS of a pair is the two encodings back to back: the v1 body, then the record.
+        Some(c) => framed(FINAL_REPORT_DOMAIN_V2, &(body, committee_body(c))),
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +261,105 @@ mod tests {
         other_evidence.detectors[0].evidence.push("x".into());
         for changed in [other_job, other_round, other_conf, other_evidence] {
             assert_ne!(enclave_report_bytes(&changed), bytes);
+        }
+    }
+
+    fn final_report(committee: Option<CommitteeSelection>) -> FinalReport {
+        use crate::report::{ConsensusMetadata, Vote};
+        let job: JobId = "job_01jf0000000000000000000000".parse().unwrap();
+        let vote = |id: &str| Vote {
+            enclave_id: id.parse().unwrap(),
+            verdict: Verdict::Real,
+            confidence: Confidence::from_f64(0.9),
+            reputation: 0.8,
+            stake: 1000,
+            weight: 0.8 * 10f64.sqrt(),
+            report_digest: Sha256Digest::of(id.as_bytes()),
+            attestation: AttestationKind::DevInsecure,
+        };
+        FinalReport {
+            job_id: job,
+            round: 0,
+            verdict: Verdict::Real,
+            confidence: Confidence::from_f64(0.9),
+            consensus_metadata: ConsensusMetadata {
+                agreement_rate: 1.0,
+                participating_enclaves: 2,
+                consensus_timestamp: 1_700_000_000_500,
+                threshold: 0.66,
+                threshold_met: true,
+                min_enclaves: 2,
+                tie: false,
+                votes: vec![vote("enclave-1"), vote("enclave-2")],
+            },
+            models: Default::default(),
+            evidence: vec![],
+            media_sha256: Sha256Digest::of(b"image"),
+            committee,
+            report_digest: Sha256Digest([0; 32]),
+            aggregator_signature: vec![],
+            aggregator_key: vec![7; 32],
+        }
+    }
+
+    fn selection() -> CommitteeSelection {
+        use crate::committee::Candidate;
+        let candidates = ["enclave-1", "enclave-2", "enclave-3"]
+            .iter()
+            .map(|id| Candidate {
+                enclave_id: id.parse().unwrap(),
+                weight: 0.8 * 10f64.sqrt(),
+            })
+            .collect();
+        CommitteeSelection::sample(
+            &"job_01jf0000000000000000000000".parse().unwrap(),
+            candidates,
+            2,
+        )
+    }
+
+    #[test]
+    fn final_reports_without_a_committee_keep_their_v1_bytes() {
+        let bytes = final_report_bytes(&final_report(None));
+        assert!(bytes.starts_with(b"verity/final-report/v1\0"));
+        // Pinned: a change here breaks every signature made before it.
+        assert_eq!(
+            Sha256Digest::of(&bytes).to_string(),
+            "eac7f318f166febbd45fb2c7a20067ce2ea22e8b6e41e4d0cbdd25ef47ef862b"
+        );
+    }
+
+    #[test]
+    fn the_committee_record_is_signed_after_the_v1_body() {
+        let v1 = final_report_bytes(&final_report(None));
+        let v2 = final_report_bytes(&final_report(Some(selection())));
+        assert!(v2.starts_with(b"verity/final-report/v2\0"));
+        let body_v1 = &v1[FINAL_REPORT_DOMAIN.len() + 1..];
+        let body_v2 = &v2[FINAL_REPORT_DOMAIN_V2.len() + 1..];
+        assert!(body_v2.starts_with(body_v1));
+        assert_eq!(
+            Sha256Digest::of(&v2).to_string(),
+            "9421c39fe15676ed4f9980e01f8f5e636472f02286579e965f2846bce91c4bae"
+        );
+
+        let mut other_weight = selection();
+        other_weight.candidates[2].weight = 0.5;
+        let mut other_members = selection();
+        other_members.members.pop();
+        let mut other_seed = selection();
+        other_seed.seed = JobId::generate();
+        let mut escalated = selection();
+        escalated.escalated = true;
+        let mut other_size = selection();
+        other_size.size = 3;
+        for changed in [
+            other_weight,
+            other_members,
+            other_seed,
+            escalated,
+            other_size,
+        ] {
+            assert_ne!(final_report_bytes(&final_report(Some(changed))), v2);
         }
     }
 

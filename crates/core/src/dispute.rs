@@ -506,6 +506,7 @@ mod tests {
             models: BTreeMap::new(),
             evidence: Vec::new(),
             media_sha256: Sha256Digest::of(b"m"),
+            committee: None,
             report_digest: Sha256Digest::of(b"r"),
             aggregator_signature: Vec::new(),
             aggregator_key: Vec::new(),

@@ -64,6 +64,7 @@ pub fn assemble(
         models: summarize_models(reports, &weight_of),
         evidence: collect_evidence(reports, outcome.verdict),
         media_sha256: ctx.media_sha256,
+        committee: None,
         report_digest: Sha256Digest([0; 32]),
         aggregator_signature: Vec::new(),
         aggregator_key: Vec::new(),

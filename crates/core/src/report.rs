@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::canonical;
+use crate::committee::CommitteeSelection;
 use crate::ids::{EnclaveId, JobId, Sha256Digest};
 use crate::oracle::AttestationKind;
 use crate::verdict::{Confidence, DetectorVerdict, Verdict};
@@ -159,6 +160,11 @@ pub struct FinalReport {
     pub evidence: Vec<EvidenceItem>,
     /// SHA-256 of the media.
     pub media_sha256: Sha256Digest,
+    /// How the round's committee was chosen (eligible candidates and their
+    /// weights, rule, seed, members), so anyone can recompute it. Absent only
+    /// in reports of rounds queued before it was recorded (signed as v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub committee: Option<CommitteeSelection>,
     /// SHA-256 of the canonical bytes of this report (without the signature).
     pub report_digest: Sha256Digest,
     /// Ed25519 signature of the aggregator over the canonical bytes, hex.

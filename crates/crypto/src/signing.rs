@@ -168,6 +168,7 @@ mod tests {
             models: BTreeMap::new(),
             evidence: vec![],
             media_sha256: Sha256Digest::of(b"m"),
+            committee: None,
             report_digest: Sha256Digest::of(b""),
             aggregator_signature: vec![],
             aggregator_key: vec![],

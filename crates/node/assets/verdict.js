@@ -2,7 +2,7 @@
 // verdict in plain words, the weighted votes, the detectors, the evidence,
 // attestation, receipt, log inclusion and disputes.
 
-import { h, mount, table, pct, when, hex, dl, title, VERDICT_WORDS, VERDICT_SHORT, verdictBadge, attestationBadge } from './dom.js';
+import { h, mount, table, num, pct, when, hex, dl, title, VERDICT_WORDS, VERDICT_SHORT, verdictBadge, attestationBadge } from './dom.js';
 import { get, optional, postJson, uploadFile, followJob, ApiError } from './api.js';
 import { voteChart } from './chart.js';
 import { inclusionSection } from './ledger.js';
@@ -299,6 +299,7 @@ async function renderDetails(el, job) {
   mount(el,
     h('section', { class: 'card', 'aria-labelledby': 'votes-title' },
       h('h2', { id: 'votes-title' }, 'Votes'), voteChart(votes, m.threshold ?? 0.66)),
+    committeeSection(r),
     h('section', { class: 'card', 'aria-labelledby': 'detectors-title' },
       h('h2', { id: 'detectors-title' }, 'Detectors'), detectorTable,
       reports.length ? h('details', { class: 'enclave-reports' }, h('summary', {}, 'Each enclave\'s signed report'),
@@ -320,6 +321,23 @@ async function renderDetails(el, job) {
       ]),
       downloads,
       inclusion));
+}
+
+/** The signed committee record: who was eligible, the rule and seed, who was chosen. */
+function committeeSection(r) {
+  const c = r.committee;
+  if (!c) return null;
+  const members = new Set(c.members ?? []);
+  const rule = c.escalated
+    ? 'Escalated: every eligible enclave re-verifies (a dispute).'
+    : `A stake-weighted sample of ${c.size} seeded by the job id (${c.rule}); anyone can recompute it.`;
+  return h('section', { class: 'card', 'aria-labelledby': 'committee-title', id: 'committee' },
+    h('h2', { id: 'committee-title' }, 'Committee'),
+    h('p', {}, rule),
+    table(`${members.size} of ${(c.candidates ?? []).length} eligible enclaves chosen (signed in the final report)`,
+      ['Enclave', 'Weight when chosen', 'Chosen'],
+      (c.candidates ?? []).map((x) => [x.enclaveId, num(x.weight), members.has(x.enclaveId) ? 'yes' : 'no']),
+      { id: 'committee-candidates' }));
 }
 
 function enclaveReport(signed) {

@@ -318,6 +318,8 @@ impl Aggregator {
                     timestamp_ms: now_ms(),
                 };
                 let mut report = assemble(&ctx, &self.settings.rule, &outcome, &counted);
+                // Signed with the verdict so anyone can recheck who was asked.
+                report.committee = job.committee_selection.clone();
                 self.key.sign_final(&mut report);
                 if self.repo.complete_round(&report).await? {
                     if let Some(ledger) = self.ledger.get()

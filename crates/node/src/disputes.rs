@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+use verity_core::committee::CommitteeSelection;
 use verity_core::dispute::{
     self, DisputePolicy, DisputeState, MAX_EVIDENCE_ID, MAX_REASON, Outcome, SettleInput,
 };
@@ -28,14 +29,14 @@ use verity_core::{
 use verity_detect::{MediaError, inspect};
 use verity_store::{
     Delivery, DisputeRecord, DisputeRepository, EvidenceRecord, FanOut, JobQueue, JobRecord,
-    LedgerBatch, NewDispute, Repository, Resolution, StoreError, now_ms,
+    LedgerBatch, NewDispute, Repository, Resolution, Restore, StoreError, now_ms,
 };
 
 use crate::aggregator::RoundObserver;
 use crate::error::ApiError;
 use crate::events::EventBus;
 use crate::settings::NodeSettings;
-use crate::uploads::UploadService;
+use crate::uploads::{UploadService, candidates};
 
 /// Queue priority of re-verification rounds (normal rounds use 0).
 pub const REVERIFY_PRIORITY: i32 = 10;
@@ -334,7 +335,8 @@ impl DisputeService {
                 ),
             ));
         }
-        let committee = self.escalated_committee(&job).await?;
+        let selection = self.escalated_committee(&job).await?;
+        let committee = selection.members.clone();
         let evidence = self.disputes.evidence(&req.evidence_id).await?;
         let new = NewDispute {
             dispute_id: dispute::new_dispute_id(),
@@ -347,6 +349,7 @@ impl DisputeService {
             reason: req.reason.clone(),
             bond: self.config.policy.bond,
             committee: committee.clone(),
+            committee_selection: selection.clone(),
             deadline_ms: now + self.node.round_timeout.as_millis() as u64,
             priority: REVERIFY_PRIORITY,
             created_ms: now,
@@ -375,7 +378,7 @@ impl DisputeService {
                 &job.job_id,
                 "queued",
                 json!({ "round": record.reverify_round, "committee": committee,
-                    "reverification": true, "priority": REVERIFY_PRIORITY }),
+                    "committeeSelection": selection, "reverification": true, "priority": REVERIFY_PRIORITY }),
             )
             .await;
         self.publish(&record).await?;
@@ -392,26 +395,28 @@ impl DisputeService {
         })
     }
 
-    /// Every active eligible oracle that can open the job's media.
-    async fn escalated_committee(&self, job: &JobRecord) -> Result<Vec<EnclaveId>, ApiError> {
+    /// Every active eligible oracle that can open the job's media, recorded
+    /// as an escalated committee.
+    async fn escalated_committee(&self, job: &JobRecord) -> Result<CommitteeSelection, ApiError> {
         let keys = self.repo.sealed_keys(&job.blob_id).await?;
-        let mut committee: Vec<EnclaveId> = self
+        let able: Vec<Oracle> = self
             .uploads
             .eligible()
             .await?
             .into_iter()
             .filter(|o| keys.iter().any(|k| k.enclave_id == o.enclave_id))
-            .map(|o| o.enclave_id)
             .collect();
-        committee.sort();
         let need = self.node.rule.min_enclaves() as usize;
-        if committee.len() < need {
+        if able.len() < need {
             return Err(ApiError::unavailable(format!(
                 "only {} active enclaves can open this job's media; MIN_ENCLAVES is {need}",
-                committee.len()
+                able.len()
             )));
         }
-        Ok(committee)
+        Ok(CommitteeSelection::escalated(
+            &job.job_id,
+            candidates(&able),
+        ))
     }
 
     /// Publishes a dispute's re-verification round with its evidence (idempotent).
@@ -563,6 +568,7 @@ impl DisputeService {
                 bans: bans.clone(),
                 at_ms: now,
             },
+            restore: None,
         };
         if self.disputes.resolve_dispute(&resolution).await? {
             info!(dispute = %d.dispute_id, job = %d.job_id, state = %state, "dispute resolved");
@@ -598,7 +604,11 @@ impl DisputeService {
         Ok(bans)
     }
 
-    /// Ends a dispute whose re-verification failed: bond refunded, old verdict restored.
+    /// Ends a dispute whose re-verification failed (too few counted reports
+    /// by the deadline): the dispute is `rejected` with the reason, the bond
+    /// is refunded (the challenger is not at fault), nobody is slashed, and
+    /// the job goes back to its disputed round — verdict, round number,
+    /// committee — in the same transaction. The failed round stays archived.
     async fn reject(
         &self,
         d: &DisputeRecord,
@@ -623,9 +633,17 @@ impl DisputeService {
                 ),
             ));
         }
-        let text = format!(
-            "re-verification failed ({why}); the bond is refunded and the earlier verdict stands"
-        );
+        let text = match &disputed {
+            Some(report) => format!(
+                "inconclusive: re-verification round {failed_round} failed ({why}); the bond is refunded \
+                 and the verdict of round {} ({}) stands",
+                report.round, report.verdict
+            ),
+            None => format!(
+                "inconclusive: re-verification round {failed_round} failed ({why}); the bond is refunded; \
+                 the disputed round's report is missing, so the job stays FAILED (retryable)"
+            ),
+        };
         let resolution = Resolution {
             dispute_id: d.dispute_id.clone(),
             state: DisputeState::Rejected,
@@ -637,13 +655,14 @@ impl DisputeService {
                 at_ms: now_ms(),
                 ..LedgerBatch::default()
             },
+            restore: disputed.map(|report| Restore {
+                job_id: d.job_id.clone(),
+                failed_round,
+                report,
+            }),
         };
         if self.disputes.resolve_dispute(&resolution).await? {
-            if let Some(report) = disputed {
-                self.disputes
-                    .restore_verdict(&d.job_id, failed_round, &report)
-                    .await?;
-            }
+            warn!(dispute = %d.dispute_id, job = %d.job_id, %why, "dispute rejected: re-verification failed");
             self.events
                 .emit(
                     &d.job_id,

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::json;
 use tracing::warn;
-use verity_core::committee::{Candidate, select_committee};
+use verity_core::committee::{Candidate, CommitteeSelection};
 use verity_core::{EnclaveId, JobId, Oracle, SealedKeyWire, Sha256Digest, VerificationTask};
 use verity_crypto::{encrypt_media, seal_data_key};
 use verity_detect::{MediaError, inspect};
@@ -49,6 +49,17 @@ pub struct UploadAccepted {
     pub media_cid: String,
     /// The blob store provider (`local`, `s3`, `walrus`).
     pub storage_provider: String,
+}
+
+/// Committee candidates: each oracle with its current consensus weight.
+pub(crate) fn candidates(oracles: &[Oracle]) -> Vec<Candidate> {
+    oracles
+        .iter()
+        .map(|o| Candidate {
+            enclave_id: o.enclave_id.clone(),
+            weight: o.weight(),
+        })
+        .collect()
 }
 
 /// Accepts uploads.
@@ -107,7 +118,8 @@ impl UploadService {
         let info = inspect(&bytes, &self.settings.limits).map_err(media_error)?;
         let job_id = JobId::generate();
         let oracles = self.eligible_oracles().await?;
-        let committee = self.committee(&job_id, &oracles)?;
+        let selection = self.committee(&job_id, &oracles)?;
+        let committee = selection.members.clone();
         let media = Sha256Digest::of(&bytes);
         let (blob, sealed_keys) = match self.repo.reusable_blob(&media, &committee).await? {
             Some(blob) => (blob, Vec::new()),
@@ -127,15 +139,12 @@ impl UploadService {
             size: bytes.len() as u64,
             user_id,
             committee: committee.clone(),
+            committee_selection: Some(selection.clone()),
             deadline_ms: now + self.settings.round_timeout.as_millis() as u64,
             created_ms: now,
         };
-        // Everything needed to recompute the committee choice (core::committee).
-        let selection = json!({
-            "rule": "verity/committee/v1",
-            "size": self.settings.committee_size.max(self.settings.rule.min_enclaves() as usize),
-            "candidates": oracles.iter().map(|o| json!({ "enclaveId": o.enclave_id, "weight": o.weight() })).collect::<Vec<_>>(),
-        });
+        // Everything needed to recompute the committee choice (core::committee);
+        // the same record is signed into the round's final report.
         let queued = json!({ "round": 0, "committee": committee, "mediaHash": media, "committeeSelection": selection });
         self.repo.create_job(&new_job, &queued).await?;
         self.events.announced(&job_id);
@@ -182,7 +191,7 @@ impl UploadService {
             .collect())
     }
 
-    fn committee(&self, job: &JobId, oracles: &[Oracle]) -> Result<Vec<EnclaveId>, ApiError> {
+    fn committee(&self, job: &JobId, oracles: &[Oracle]) -> Result<CommitteeSelection, ApiError> {
         let need = self.settings.rule.min_enclaves() as usize;
         if oracles.len() < need {
             return Err(ApiError::unavailable(format!(
@@ -190,16 +199,9 @@ impl UploadService {
                 oracles.len()
             )));
         }
-        let candidates: Vec<Candidate> = oracles
-            .iter()
-            .map(|o| Candidate {
-                enclave_id: o.enclave_id.clone(),
-                weight: o.weight(),
-            })
-            .collect();
-        Ok(select_committee(
+        Ok(CommitteeSelection::sample(
             job,
-            &candidates,
+            candidates(oracles),
             self.settings.committee_size.max(need),
         ))
     }

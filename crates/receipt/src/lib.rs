@@ -5,6 +5,7 @@
 //! - [`receipt`]: the versioned [`Receipt`] JSON (`docs/RECEIPT.md`).
 //! - [`verify`]: [`verify_receipt`], the checks `verity verify` prints: every
 //!   attestation and signature, the votes against the signed reports, the
+//!   signed committee record recomputed (every vote a member's), the
 //!   consensus recomputed from the signed inputs, the image's SHA-256, the
 //!   log entry, the checkpoint signature and the inclusion proof.
 

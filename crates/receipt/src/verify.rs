@@ -8,6 +8,7 @@
 //! | `enclave-signatures` | each enclave report verifies with its enclave's key and is about this job, round and media |
 //! | `aggregator-signature` | the final report's digest and signature (and key, when one is given) |
 //! | `votes` | the votes are exactly the signed reports: digest, verdict, confidence, attestation |
+//! | `committee` | the signed committee record recomputes (rule, seed = job id, size, candidates' weights → members) and every vote is a member's |
 //! | `consensus` | weights, winner, confidence, agreementRate, thresholdMet and tie recomputed from the signed inputs |
 //! | `image` | the image's SHA-256 is the report's `mediaSha256` (only with an image) |
 //! | `log-entry` | the log leaf is the final report's entry |
@@ -16,7 +17,8 @@
 
 use std::collections::BTreeMap;
 
-use verity_core::{Ballot, ConsensusRule, Sha256Digest};
+use verity_core::committee::CommitteeRule;
+use verity_core::{Ballot, ConsensusRule, FinalReport, Sha256Digest};
 use verity_crypto::{verify_final_report, verify_report};
 use verity_tlog::checkpoint::Checkpoint;
 use verity_tlog::note::NoteVerifier;
@@ -61,6 +63,41 @@ fn fail<T>(check: &'static str, reason: impl Into<String>) -> Result<T, VerifyEr
         check,
         reason: reason.into(),
     })
+}
+
+/// The `committee` check: the signed record recomputes and covers every vote.
+fn check_committee(fr: &FinalReport) -> Result<String, VerifyError> {
+    let Some(c) = &fr.committee else {
+        return Ok("not recorded (a report signed before committees were: v1)".to_owned());
+    };
+    if c.seed != fr.job_id {
+        return fail(
+            "committee",
+            format!("the record is seeded with {}, not this job", c.seed),
+        );
+    }
+    c.check().or_else(|e| fail("committee", e.to_string()))?;
+    if let Some(v) = fr
+        .consensus_metadata
+        .votes
+        .iter()
+        .find(|v| !c.members.contains(&v.enclave_id))
+    {
+        return fail(
+            "committee",
+            format!("{} voted but is not on the signed committee", v.enclave_id),
+        );
+    }
+    Ok(format!(
+        "{} of {} eligible oracle(s) chosen by {}{}; every vote is a member's",
+        c.members.len(),
+        c.candidates.len(),
+        match c.rule {
+            CommitteeRule::WeightedSample => "the stake-weighted sample seeded by the job id",
+            CommitteeRule::Escalated => "escalation (every eligible oracle)",
+        },
+        if c.escalated { " (escalated)" } else { "" }
+    ))
 }
 
 /// Runs every check; `on_pass` sees each passed check as it happens.
@@ -228,6 +265,8 @@ pub fn verify_receipt(
         "votes",
         format!("{} vote(s) match the signed reports", votes.len()),
     );
+
+    pass("committee", check_committee(fr)?);
 
     if receipt.consensus_inputs != ConsensusInputs::of(fr) {
         return fail(

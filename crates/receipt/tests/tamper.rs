@@ -1,6 +1,7 @@
 //! A real receipt (real keys, attestations, consensus, log and checkpoint)
 //! verifies; changing any field in turn is refused by the check that covers it.
 
+use verity_core::committee::{Candidate, CommitteeSelection};
 use verity_core::finalize::{RoundContext, assemble};
 use verity_core::*;
 use verity_crypto::{AggregatorKey, Attestation, DevAttestation, EnclaveKeys};
@@ -29,6 +30,25 @@ fn enclave_report(job: &JobId, id: &str, verdict: Verdict, conf: f64) -> Enclave
         attestation: AttestationKind::DevInsecure,
         timestamp_ms: 1_700_000_000_000,
     }
+}
+
+/// A committee of 3 chosen from `members` plus two weightless candidates
+/// (weight 0 serves last), so the record lists more eligible oracles than members.
+fn committee(job: &JobId, members: &[&str]) -> CommitteeSelection {
+    let mut candidates: Vec<Candidate> = members
+        .iter()
+        .map(|id| Candidate {
+            enclave_id: id.parse().unwrap(),
+            weight: 2.5,
+        })
+        .collect();
+    for idle in ["enclave-8", "enclave-9"] {
+        candidates.push(Candidate {
+            enclave_id: idle.parse().unwrap(),
+            weight: 0.0,
+        });
+    }
+    CommitteeSelection::sample(job, candidates, members.len())
 }
 
 /// The seed's vector: REAL (0.9, 1000), REAL (0.8, 500), AI (0.7, 1500).
@@ -74,6 +94,7 @@ fn fixture() -> Fixture {
     };
     let reports: Vec<EnclaveReport> = signed.iter().map(|s| s.report.clone()).collect();
     let mut fr = assemble(&ctx, &rule, &outcome, &reports);
+    fr.committee = Some(committee(&job, &["enclave-1", "enclave-2", "enclave-3"]));
     let aggregator = AggregatorKey::generate();
     aggregator.sign_final(&mut fr);
     assert!(!fr.consensus_metadata.threshold_met, "63.1 % < 66 %");
@@ -158,6 +179,7 @@ fn an_untouched_receipt_passes_every_check() {
             "enclave-signatures",
             "aggregator-signature",
             "votes",
+            "committee",
             "consensus",
             "image",
             "log-entry",
@@ -165,7 +187,12 @@ fn an_untouched_receipt_passes_every_check() {
             "inclusion"
         ]
     );
-    assert_eq!(passed.len(), 10);
+    assert_eq!(passed.len(), 11);
+    assert!(
+        passed[5].detail.starts_with("3 of 5 eligible"),
+        "{:?}",
+        passed[5]
+    );
     // Without pinned keys it still verifies (against the receipt's own copies).
     verify_receipt(&f.receipt, &VerifyOptions::default(), |_| {}).unwrap();
     // And it survives a JSON round trip.
@@ -230,6 +257,16 @@ fn every_field_tampered_in_turn_is_refused_by_its_check() {
         ("aggregator signature", "aggregator-signature", |r| {
             r.final_report.aggregator_signature[0] ^= 1
         }),
+        (
+            "a committee candidate's weight",
+            "aggregator-signature",
+            |r| r.final_report.committee.as_mut().unwrap().candidates[3].weight = 50.0,
+        ),
+        (
+            "the committee record removed",
+            "aggregator-signature",
+            |r| r.final_report.committee = None,
+        ),
         ("a report missing", "votes", |r| {
             r.enclave_reports.pop();
         }),
@@ -307,6 +344,58 @@ fn a_resigned_report_with_a_wrong_consensus_is_caught_by_recomputation() {
     f.aggregator.sign_final(&mut r.final_report);
     assert_eq!(failing_check(&r, &options(&f)), "votes");
     assert!(f.enclave_keys.len() == 3);
+}
+
+#[test]
+fn a_resigned_committee_must_recompute_and_hold_every_voter() {
+    let f = fixture();
+    let job = f.receipt.job_id.clone();
+    let resigned = |change: &dyn Fn(&mut CommitteeSelection)| {
+        let mut r = f.receipt.clone();
+        change(r.final_report.committee.as_mut().unwrap());
+        f.aggregator.sign_final(&mut r.final_report);
+        r.log.entry.leaf = final_report_leaf(&r.final_report);
+        r
+    };
+    // Members the rule would not choose: an idle candidate swapped in.
+    let r = resigned(&|c| {
+        c.members[0] = "enclave-9".parse().unwrap();
+        c.members.sort();
+    });
+    assert_eq!(failing_check(&r, &options(&f)), "committee");
+    // Seeded with another job's id.
+    let r = resigned(&|c| c.seed = JobId::generate());
+    assert_eq!(failing_check(&r, &options(&f)), "committee");
+    // Escalated in name only.
+    let r = resigned(&|c| c.escalated = true);
+    assert_eq!(failing_check(&r, &options(&f)), "committee");
+    // A consistent record that leaves a voter out: enclave-3's vote is not a member's.
+    let r = resigned(&|c| *c = committee(&job, &["enclave-1", "enclave-2"]));
+    let err = verify_receipt(&r, &options(&f), |_| {}).unwrap_err();
+    assert_eq!(err.check, "committee");
+    assert!(err.reason.contains("enclave-3"), "{err}");
+    // Re-signed reports are not in the log, so a sound one fails only at
+    // `inclusion`, after `committee` passed.
+    let committee_detail = |r: &Receipt| {
+        let mut seen = Vec::new();
+        let err = verify_receipt(r, &options(&f), |c| seen.push(c.clone())).unwrap_err();
+        assert_eq!(err.check, "inclusion");
+        seen.into_iter()
+            .find(|c| c.name == "committee")
+            .unwrap()
+            .detail
+    };
+    // An escalated committee of exactly the voters.
+    let r = resigned(&|c| {
+        *c = CommitteeSelection::escalated(&job, c.candidates[..3].to_vec());
+    });
+    assert!(committee_detail(&r).contains("(escalated)"));
+    // A report signed without a record (v1) says so.
+    let mut r = f.receipt.clone();
+    r.final_report.committee = None;
+    f.aggregator.sign_final(&mut r.final_report);
+    r.log.entry.leaf = final_report_leaf(&r.final_report);
+    assert!(committee_detail(&r).starts_with("not recorded"));
 }
 
 fn weight_of(reputation: f64, stake: u64) -> f64 {

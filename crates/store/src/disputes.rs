@@ -7,6 +7,7 @@
 //! Adapters: SQLite and PostgreSQL, in [`crate::disputes_sql`].
 
 use async_trait::async_trait;
+use verity_core::committee::CommitteeSelection;
 use verity_core::dispute::DisputeState;
 use verity_core::stake::Movement;
 use verity_core::{EnclaveId, FinalReport, JobId, SignedReport, Verdict};
@@ -51,6 +52,8 @@ pub struct NewDispute {
     pub bond: u64,
     /// The escalated committee of the re-verification round.
     pub committee: Vec<EnclaveId>,
+    /// How it was chosen (signed into the round's final report).
+    pub committee_selection: CommitteeSelection,
     /// The re-verification round's deadline (Unix milliseconds).
     pub deadline_ms: u64,
     /// The re-verification round's queue priority.
@@ -139,6 +142,23 @@ pub struct Resolution {
     pub outcome: String,
     /// Slashes, refunds, rewards, forfeits and bans.
     pub batch: LedgerBatch,
+    /// For a re-verification that failed: the job to put back to its
+    /// disputed round, in the same transaction.
+    pub restore: Option<Restore>,
+}
+
+/// Puts a job whose re-verification round failed back to the round it was
+/// disputed in: `COMPLETED`, that round's number, committee (from the
+/// archive), committee record and final report. The failed round and its
+/// reports stay archived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restore {
+    /// The job.
+    pub job_id: JobId,
+    /// The re-verification round that failed (the job must be `FAILED` in it).
+    pub failed_round: u32,
+    /// The disputed round's final report, which stands.
+    pub report: FinalReport,
 }
 
 /// A decided (or failed) round as archived.
@@ -218,11 +238,13 @@ pub trait DisputeRepository: Send + Sync {
     /// Moves an open dispute to `reverifying`; false if it was not pending.
     async fn mark_reverifying(&self, dispute_id: &str) -> Result<bool>;
 
-    /// Ends an open dispute and stores its ledger batch atomically; false
-    /// (and nothing stored) if it was already resolved.
+    /// Ends an open dispute and stores its ledger batch (and its
+    /// [`Restore`], if any) atomically; false (and nothing stored) if it was
+    /// already resolved.
     ///
     /// # Errors
-    /// [`StoreError::Conflict`](crate::StoreError::Conflict) on an overdraft.
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) on an overdraft,
+    /// or when a job to restore is not `FAILED` in its failed round.
     async fn resolve_dispute(&self, resolution: &Resolution) -> Result<bool>;
 
     /// Stores a ledger batch; false when its idempotency key was seen before.
@@ -246,14 +268,8 @@ pub trait DisputeRepository: Send + Sync {
     /// An archived round of a job.
     async fn round(&self, job: &JobId, round: u32) -> Result<Option<RoundRecord>>;
 
-    /// Puts a job whose re-verification `failed_round` failed back to
-    /// `COMPLETED` with its earlier final report; false if it is not failed there.
-    async fn restore_verdict(
-        &self,
-        job: &JobId,
-        failed_round: u32,
-        report: &FinalReport,
-    ) -> Result<bool>;
+    /// Each oracle's count of reports counted in decided rounds' consensus.
+    async fn reports_counted(&self) -> Result<Vec<(EnclaveId, u64)>>;
 
     /// An oracle's reports on jobs whose verdict is final: completed, no
     /// dispute open, and either decided before `window_closed_before_ms` or

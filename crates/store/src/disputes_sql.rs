@@ -19,7 +19,7 @@ use verity_core::{EnclaveId, FinalReport, JobId, SignedReport, Verdict};
 
 use crate::disputes::{
     DisputeRecord, DisputeRepository, EquivocationProof, EvidenceRecord, FinalizedReport,
-    LedgerBatch, LedgerEntry, NewDispute, Resolution, RoundRecord,
+    LedgerBatch, LedgerEntry, NewDispute, Resolution, Restore, RoundRecord,
 };
 use crate::repo::{BlobRecord, SealedKeyRecord};
 use crate::select::OpenedDb;
@@ -163,6 +163,38 @@ macro_rules! dispute_repository {
                 .fetch_one(&mut **tx)
                 .await?;
                 Ok(row.try_get::<i64, _>("incoming")? - row.try_get::<i64, _>("outgoing")?)
+            }
+
+            /// Puts a job back to its disputed round inside `tx` (see [`Restore`]).
+            async fn restore_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                restore: &Restore,
+                at_ms: u64,
+            ) -> Result<()> {
+                let report = &restore.report;
+                let done = sqlx::query(&Self::sql(
+                    "UPDATE jobs SET status = 'COMPLETED', round = ?, \
+                     committee = COALESCE((SELECT committee FROM rounds WHERE job_id = ? AND round = ?), committee), \
+                     committee_selection = ?, final_report = ?, failure_reason = NULL, updated_at = ? \
+                     WHERE job_id = ? AND round = ? AND status = 'FAILED'",
+                ))
+                .bind(i64::from(report.round))
+                .bind(restore.job_id.as_str())
+                .bind(i64::from(report.round))
+                .bind(report.committee.as_ref().map(serde_json::to_string).transpose()?)
+                .bind(serde_json::to_string(report)?)
+                .bind(at_ms as i64)
+                .bind(restore.job_id.as_str())
+                .bind(i64::from(restore.failed_round))
+                .execute(&mut **tx)
+                .await?;
+                if done.rows_affected() != 1 || report.job_id != restore.job_id {
+                    return Err(StoreError::Conflict(format!(
+                        "{} is not FAILED in round {}; nothing to restore",
+                        restore.job_id, restore.failed_round
+                    )));
+                }
+                Ok(())
             }
 
             /// Writes a batch inside `tx`; false when its idempotency key exists.
@@ -349,11 +381,12 @@ macro_rules! dispute_repository {
             async fn open_dispute(&self, d: &NewDispute) -> Result<DisputeRecord> {
                 let mut tx = self.writer.begin().await?;
                 let moved = sqlx::query(&Self::sql(
-                    "UPDATE jobs SET round = round + 1, committee = ?, deadline_at = ?, priority = ?, \
-                     status = 'DISPUTED', failure_reason = NULL, updated_at = ? \
+                    "UPDATE jobs SET round = round + 1, committee = ?, committee_selection = ?, deadline_at = ?, \
+                     priority = ?, status = 'DISPUTED', failure_reason = NULL, updated_at = ? \
                      WHERE job_id = ? AND round = ? AND status = 'COMPLETED'",
                 ))
                 .bind(serde_json::to_string(&d.committee)?)
+                .bind(serde_json::to_string(&d.committee_selection)?)
                 .bind(d.deadline_ms as i64)
                 .bind(i64::from(d.priority))
                 .bind(d.created_ms as i64)
@@ -462,6 +495,9 @@ macro_rules! dispute_repository {
                     return Ok(false);
                 }
                 Self::post_in(&mut tx, &r.batch).await?;
+                if let Some(restore) = &r.restore {
+                    Self::restore_in(&mut tx, restore, r.batch.at_ms).await?;
+                }
                 tx.commit().await?;
                 Ok(true)
             }
@@ -581,23 +617,20 @@ macro_rules! dispute_repository {
                 .transpose()
             }
 
-            async fn restore_verdict(
-                &self,
-                job: &JobId,
-                failed_round: u32,
-                report: &FinalReport,
-            ) -> Result<bool> {
-                let done = sqlx::query(&Self::sql(
-                    "UPDATE jobs SET status = 'COMPLETED', final_report = ?, updated_at = ? \
-                     WHERE job_id = ? AND round = ? AND status = 'FAILED'",
+            async fn reports_counted(&self) -> Result<Vec<(EnclaveId, u64)>> {
+                sqlx::query(&Self::sql(
+                    "SELECT enclave_id, reports_counted FROM oracles ORDER BY enclave_id",
                 ))
-                .bind(serde_json::to_string(report)?)
-                .bind(crate::now_ms() as i64)
-                .bind(job.as_str())
-                .bind(i64::from(failed_round))
-                .execute(&self.writer)
-                .await?;
-                Ok(done.rows_affected() == 1)
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(|row| {
+                    Ok((
+                        parse("enclave_id", &row.try_get::<String, _>("enclave_id")?)?,
+                        row.try_get::<i64, _>("reports_counted")?.max(0) as u64,
+                    ))
+                })
+                .collect()
             }
 
             async fn finalized_reports(

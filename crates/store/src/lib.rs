@@ -52,7 +52,7 @@ pub use attestation::{AttestationRecord, AttestationStore};
 pub use blob::{BlobId, BlobStore};
 pub use disputes::{
     DisputeRecord, DisputeRepository, EquivocationProof, EvidenceRecord, FinalizedReport,
-    LedgerBatch, LedgerEntry, NewDispute, Resolution, RoundRecord,
+    LedgerBatch, LedgerEntry, NewDispute, Resolution, Restore, RoundRecord,
 };
 pub use disputes_sql::{PgDisputes, SqliteDisputes, open_disputes};
 pub use file_blobs::FileBlobStore;

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use serde::Serialize;
+use verity_core::committee::CommitteeSelection;
 use verity_core::{
     AttestationKind, EnclaveId, FinalReport, JobId, JobStatus, Oracle, Sha256Digest, SignedReport,
 };
@@ -72,6 +73,8 @@ pub struct NewJob {
     pub user_id: Option<String>,
     /// The first round's committee.
     pub committee: Vec<EnclaveId>,
+    /// How it was chosen (signed into the round's final report).
+    pub committee_selection: Option<CommitteeSelection>,
     /// Deadline of the first round (Unix milliseconds).
     pub deadline_ms: u64,
     /// Creation time (Unix milliseconds).
@@ -105,6 +108,9 @@ pub struct JobRecord {
     pub round: u32,
     /// Current round's committee.
     pub committee: Vec<EnclaveId>,
+    /// How the current round's committee was chosen (`None` for rounds
+    /// queued before it was recorded).
+    pub committee_selection: Option<CommitteeSelection>,
     /// Current round's queue priority.
     pub priority: i32,
     /// Current round's deadline (Unix milliseconds).

@@ -1,26 +1,41 @@
 //! Disputes over HTTP (docs/DISPUTES.md): an overturned dispute against
-//! lying oracles (the Byzantine simulation), an upheld one, equivocation,
-//! and every rejection of `POST /api/dispute`.
+//! lying oracles (the Byzantine simulation), an upheld one, a re-verification
+//! that fails, equivocation, every rejection of `POST /api/dispute`, the
+//! signed committee record and the oracles' counted reports.
 //!
-//! The Byzantine simulation and extra embedded enclaves exist only in the
-//! embedded mode, so these tests skip (printed) in the cluster modes.
+//! Every test runs in every mode: in a cluster the harness starts one worker
+//! per identity (`VERITY_EMBEDDED_ENCLAVES` of them), kills the
+//! `VERITY_OFFLINE_ENCLAVES` ones after they register, and the workers read
+//! `VERITY_BYZANTINE_ENCLAVES` themselves.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use verity_core::SignedReport;
+use verity_core::committee::CommitteeSelection;
 
-use crate::harness::{DEADLINE, Mode, Options, Server, client, fixture};
+use crate::harness::{DEADLINE, Options, Server, client, fixture, generated};
 
 const CHALLENGER: &str = "0x8f3a9c";
 const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
-fn embedded_only(test: &str) -> bool {
-    if Mode::current() != Mode::Embedded {
-        eprintln!("skipping {test}: the Byzantine simulation runs in the embedded mode only");
-        return false;
+/// The signed committee record of a final report, rechecked.
+fn committee_record(report: &Value) -> CommitteeSelection {
+    let record: CommitteeSelection = serde_json::from_value(report["committee"].clone())
+        .unwrap_or_else(|e| panic!("no committee record ({e}) in {report}"));
+    record
+        .check()
+        .unwrap_or_else(|e| panic!("the committee record does not recompute: {e}"));
+    assert_eq!(record.seed.as_str(), report["jobId"].as_str().unwrap());
+    for v in report["consensusMetadata"]["votes"].as_array().unwrap() {
+        let voter = v["enclaveId"].as_str().unwrap();
+        assert!(
+            record.members.iter().any(|m| m.as_str() == voter),
+            "{voter} voted outside the committee"
+        );
     }
-    true
+    record
 }
 
 /// Asserts `response` is `status` with a JSON error carrying `code`.
@@ -120,9 +135,6 @@ fn assert_conserved(stake: &Value) {
 
 #[tokio::test]
 async fn lying_oracles_are_overturned_slashed_and_banned() {
-    if !embedded_only("lying_oracles_are_overturned_slashed_and_banned") {
-        return;
-    }
     let server = Server::start(
         Options::default()
             .env("NUM_ENCLAVE_WORKERS", "3")
@@ -172,6 +184,10 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
             decided["report"]["verdict"], "AI_GENERATED",
             "the liars won round 0: {decided}"
         );
+        // 3 of the 5 by the stake-weighted sample, as signed.
+        let sample = committee_record(&decided["report"]);
+        assert!(!sample.escalated);
+        assert_eq!((sample.members.len(), sample.candidates.len()), (3, 5));
     }
 
     // Dispute the first with real evidence: the original capture file.
@@ -247,6 +263,13 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
     assert_eq!(job["status"], "COMPLETED");
     assert_eq!(job["round"], 1);
     assert_eq!(job["report"]["verdict"], "REAL");
+    // Its signed report records the escalated committee: all five.
+    let escalated = committee_record(&job["report"]);
+    assert!(escalated.escalated, "{escalated:?}");
+    assert_eq!(
+        (escalated.members.len(), escalated.candidates.len()),
+        (5, 5)
+    );
     let events: Vec<String> = server
         .events(first)
         .await
@@ -364,9 +387,6 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
 
 #[tokio::test]
 async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
-    if !embedded_only("an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused") {
-        return;
-    }
     // enclave-4 is registered but never reports, so re-verification rounds
     // (which include it) stay open until their deadline: DISPUTED is observable.
     let server = Server::start(
@@ -692,9 +712,6 @@ async fn an_upheld_dispute_forfeits_the_bond_and_bad_disputes_are_refused() {
 
 #[tokio::test]
 async fn disputes_after_the_window_are_refused() {
-    if !embedded_only("disputes_after_the_window_are_refused") {
-        return;
-    }
     let server = Server::start(Options::default().env("VERITY_DISPUTE_WINDOW", "1ms")).await;
     let job = server.upload_ok(fixture("no_metadata.jpg"), "a.jpg").await;
     server.wait_decided(&job).await;
@@ -715,9 +732,6 @@ async fn disputes_after_the_window_are_refused() {
 
 #[tokio::test]
 async fn an_equivocating_enclave_is_slashed_with_both_reports_as_proof() {
-    if !embedded_only("an_equivocating_enclave_is_slashed_with_both_reports_as_proof") {
-        return;
-    }
     let server = Server::start(
         Options::default()
             .env("VERITY_BYZANTINE_ENCLAVES", "enclave-3:equivocate")
@@ -759,4 +773,125 @@ async fn an_equivocating_enclave_is_slashed_with_both_reports_as_proof() {
         "{o}"
     );
     assert_conserved(&get_json(&server, "/api/stake").await);
+}
+
+#[tokio::test]
+async fn a_failed_reverification_is_rejected_and_the_verdict_and_round_stand() {
+    let mut server = Server::start(Options::default().env("VERITY_ROUND_TIMEOUT", "6s")).await;
+    let job = server
+        .upload_ok(fixture("xmp_dst_trainedAlgorithmicMedia.jpg"), "ai.jpg")
+        .await;
+    let decided = server.wait_decided(&job).await;
+    assert_eq!(decided["status"], "COMPLETED", "{decided}");
+    let reports_before = get_json(&server, &format!("/api/jobs/{job}/reports")).await;
+
+    // Two of the three enclaves go down: the escalated round (all three)
+    // cannot reach MIN_ENCLAVES (2) by its deadline.
+    server
+        .restart_with(&[("VERITY_OFFLINE_ENCLAVES", "enclave-2,enclave-3")])
+        .await;
+    let response = post_json(
+        &server,
+        "/api/dispute",
+        &dispute_body(&job, "evidence_blob"),
+    )
+    .await;
+    assert_eq!(response.status(), 202);
+    let accepted: Value = response.json().await.unwrap();
+    assert_eq!(accepted["round"], 1);
+    assert_eq!(accepted["committee"].as_array().unwrap().len(), 3);
+
+    let view = wait_resolved(&server, &job).await;
+    assert_eq!(view["state"], "rejected", "{view}");
+    assert!(view["newVerdict"].is_null(), "{view}");
+    let outcome = view["outcome"].as_str().unwrap();
+    assert!(
+        outcome.starts_with("inconclusive: re-verification round 1 failed"),
+        "{outcome}"
+    );
+    assert!(outcome.contains("the bond is refunded"), "{outcome}");
+    assert!(
+        outcome.contains("of round 0 (AI_GENERATED) stands"),
+        "{outcome}"
+    );
+    assert!(view["slashes"].as_array().unwrap().is_empty(), "{view}");
+    let kinds: Vec<&str> = view["bondMovements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["bond", "refund"], "{view}");
+    assert_eq!(view["challengerBalance"], 100, "the bond, refunded in full");
+    assert_eq!(view["escrowBalance"], 0);
+    let failed = &view["rounds"][1];
+    assert_eq!(failed["round"], 1);
+    assert_eq!(failed["status"], "FAILED", "{view}");
+    assert!(
+        failed["failureReason"]
+            .as_str()
+            .unwrap()
+            .contains("MIN_ENCLAVES"),
+        "{failed}"
+    );
+
+    // The job is back where it was: round 0's verdict, report and committee.
+    let after = server.job(&job).await;
+    assert_eq!(after["status"], "COMPLETED", "{after}");
+    assert_eq!(after["round"], 0, "{after}");
+    assert_eq!(after["report"], decided["report"]);
+    assert_eq!(after["committee"], decided["committee"]);
+    assert!(after.get("failureReason").is_none(), "{after}");
+    assert!(after.get("verdictMayChange").is_none(), "{after}");
+    let reports_after = get_json(&server, &format!("/api/jobs/{job}/reports")).await;
+    assert_eq!(reports_after["round"], 0);
+    assert_eq!(reports_after["reports"], reports_before["reports"]);
+    assert_conserved(&get_json(&server, "/api/stake").await);
+    expect_error(
+        "a second dispute",
+        post_json(
+            &server,
+            "/api/dispute",
+            &dispute_body(&job, "evidence_blob"),
+        )
+        .await,
+        409,
+        "already_disputed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn final_reports_sign_their_committee_and_oracles_count_counted_reports() {
+    let server = Server::start(Options::default().env("VERITY_EMBEDDED_ENCLAVES", "4")).await;
+    let mut counted: BTreeMap<String, u64> = BTreeMap::new();
+    for o in server.oracles().await["oracles"].as_array().unwrap() {
+        assert_eq!(o["reportsCounted"], 0, "{o}");
+        counted.insert(o["enclaveId"].as_str().unwrap().to_owned(), 0);
+    }
+    assert_eq!(counted.len(), 4);
+    let mut jobs = Vec::new();
+    for seed in 1..=4u8 {
+        let png = generated(image::ImageFormat::Png, 24, 24, seed);
+        jobs.push(server.upload_ok(png, "g.png").await);
+    }
+    for job in &jobs {
+        let decided = server.wait_decided(job).await;
+        assert_eq!(decided["status"], "COMPLETED", "{decided}");
+        let record = committee_record(&decided["report"]);
+        assert!(!record.escalated);
+        assert_eq!((record.size, record.candidates.len()), (3, 4));
+        assert_eq!(json!(record.members), decided["committee"]);
+        for v in decided["report"]["consensusMetadata"]["votes"]
+            .as_array()
+            .unwrap()
+        {
+            *counted.get_mut(v["enclaveId"].as_str().unwrap()).unwrap() += 1;
+        }
+    }
+    assert!(counted.values().sum::<u64>() >= 2 * jobs.len() as u64);
+    let oracles = server.oracles().await;
+    for (enclave, n) in &counted {
+        assert_eq!(oracle(&oracles, enclave)["reportsCounted"], *n, "{oracles}");
+    }
 }

@@ -11,8 +11,9 @@
 //!
 //! The tests are the same in every mode. In a cluster, the enclave settings
 //! tests use map onto processes: `VERITY_OFFLINE_ENCLAVES` enclaves register
-//! and are then killed (registered but down, as embedded), `USE_MULTI_WORKER`
-//! and `NUM_ENCLAVE_WORKERS` choose how many workers run.
+//! and are then killed (registered but down, as embedded), `USE_MULTI_WORKER`,
+//! `NUM_ENCLAVE_WORKERS` and `VERITY_EMBEDDED_ENCLAVES` choose how many
+//! workers run, and workers read `VERITY_BYZANTINE_ENCLAVES` themselves.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -227,9 +228,14 @@ impl Server {
         let multi = self
             .setting("USE_MULTI_WORKER")
             .is_none_or(|v| !matches!(v, "false" | "0" | "no" | "off"));
+        // More identities than a committee uses: `VERITY_EMBEDDED_ENCLAVES`,
+        // one worker process each in a cluster.
         let n: u32 = if multi {
-            self.setting("NUM_ENCLAVE_WORKERS")
-                .map_or(3, |v| v.parse().unwrap())
+            let committee = self
+                .setting("NUM_ENCLAVE_WORKERS")
+                .map_or(3, |v| v.parse().unwrap());
+            self.setting("VERITY_EMBEDDED_ENCLAVES")
+                .map_or(committee, |v| v.parse::<u32>().unwrap().max(committee))
         } else {
             1
         };

@@ -89,6 +89,7 @@ async fn receipts_verify_offline_and_tampered_ones_are_refused() {
         "enclave-signatures",
         "aggregator-signature",
         "votes",
+        "committee",
         "consensus",
         "image",
         "log-entry",

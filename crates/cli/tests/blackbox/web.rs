@@ -391,6 +391,10 @@ async fn openapi_is_valid_3_1_describes_every_route_and_matches_the_responses() 
     for model in report["models"].as_object().unwrap().values() {
         assert_described(&spec, "ModelSummary", model);
     }
+    assert_described(&spec, "CommitteeSelection", &report["committee"]);
+    for candidate in report["committee"]["candidates"].as_array().unwrap() {
+        assert_described(&spec, "CommitteeCandidate", candidate);
+    }
     let oracles = server.oracles().await;
     assert_described(&spec, "OraclesView", &oracles);
     for oracle in oracles["oracles"].as_array().unwrap() {

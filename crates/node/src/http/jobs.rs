@@ -158,6 +158,13 @@ pub(super) async fn oracles(State(state): State<AppState>) -> Result<Json<Value>
         .into_iter()
         .map(|r| (r.enclave_id.clone(), r))
         .collect();
+    let counted: std::collections::HashMap<_, _> = state
+        .disputes
+        .store()
+        .reports_counted()
+        .await?
+        .into_iter()
+        .collect();
     let now = verity_store::now_ms();
     let oracles: Vec<Value> = state
         .repo
@@ -171,6 +178,7 @@ pub(super) async fn oracles(State(state): State<AppState>) -> Result<Json<Value>
                 "stake": o.stake,
                 "weight": o.weight(),
                 "slashes": o.slashes,
+                "reportsCounted": counted.get(&o.enclave_id).copied().unwrap_or(0),
                 "banned": o.banned,
                 "banReason": o.ban_reason,
                 "attestation": o.attestation,

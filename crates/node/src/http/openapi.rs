@@ -79,6 +79,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         ModelSummary, EvidenceItem, SignedReport, EnclaveReport, DetectorResult, ReportsView,
         RetryAccepted, OraclesView, OracleView, ReportAccepted, Registration, Attestation,
         Registered, StartedNotice, Accepted, Health, Ready, ReadyChecks, Check,
+        CommitteeSelection, CommitteeCandidate,
     )),
     modifiers(&Aliases),
     tags(
@@ -342,12 +343,45 @@ pub struct FinalReport {
     evidence: Vec<EvidenceItem>,
     /// SHA-256 of the media, hex.
     media_sha256: String,
+    /// How the round's committee was chosen; signed (domain
+    /// `verity/final-report/v2`). Absent in reports of rounds queued before it was recorded.
+    committee: Option<CommitteeSelection>,
     /// SHA-256 of the canonical signed bytes, hex.
     report_digest: String,
     /// Ed25519 signature by the aggregator, hex.
     aggregator_signature: String,
     /// The aggregator's Ed25519 public key, hex.
     aggregator_key: String,
+}
+
+/// The record of a committee choice: recompute it with `core::committee`
+/// (docs/DISPUTES.md "Committees").
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitteeSelection {
+    /// `verity/committee/v1` (stake-weighted sample of `size`, seeded by the
+    /// job id) or `verity/committee/escalated/v1` (every candidate).
+    rule: String,
+    /// True for a re-verification's escalated committee.
+    escalated: bool,
+    /// The seed: the job id.
+    seed: String,
+    /// Members the rule asked for.
+    size: u32,
+    /// Every eligible oracle with its weight at the time, by enclave id.
+    candidates: Vec<CommitteeCandidate>,
+    /// The chosen members, by enclave id.
+    members: Vec<String>,
+}
+
+/// An eligible oracle and its weight when the committee was chosen.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitteeCandidate {
+    /// The oracle.
+    enclave_id: String,
+    /// `reputation × sqrt(stake / 100)` at the time.
+    weight: f64,
 }
 
 /// How the consensus was reached.
@@ -513,6 +547,9 @@ pub struct OracleView {
     weight: f64,
     /// Times slashed.
     slashes: u32,
+    /// Its reports counted in the consensus of decided rounds (every round,
+    /// including rounds later overturned by a dispute).
+    reports_counted: u64,
     /// Banned enclaves' reports are not counted.
     banned: bool,
     /// Why it was banned.

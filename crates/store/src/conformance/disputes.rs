@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use verity_core::committee::{Candidate, CommitteeSelection};
 use verity_core::dispute::DisputeState;
 use verity_core::stake::{Account, EntryKind, Ledger, Movement};
 use verity_core::{
     AttestationKind, Confidence, ConsensusMetadata, EnclaveId, EnclaveReport, FinalReport, JobId,
-    JobStatus, Sha256Digest, SignedReport, Verdict,
+    JobStatus, Sha256Digest, SignedReport, Verdict, Vote,
 };
 
 use crate::StoreError;
-use crate::disputes::{DisputeRepository, LedgerBatch, NewDispute, Resolution};
+use crate::disputes::{DisputeRepository, LedgerBatch, NewDispute, Resolution, Restore};
 use crate::repo::{BlobRecord, NewJob, OracleRegistration, Repository, SealedKeyRecord};
 
 /// Runs every check (fresh, empty database).
@@ -102,6 +103,35 @@ async fn ledger_batches_are_checked_and_idempotent(
     );
 }
 
+fn vote(enclave: &str, verdict: Verdict) -> Vote {
+    Vote {
+        enclave_id: id(enclave),
+        verdict,
+        confidence: Confidence::from_f64(0.9),
+        reputation: 0.8,
+        stake: 1000,
+        weight: 1.0,
+        report_digest: Sha256Digest::of(enclave.as_bytes()),
+        attestation: AttestationKind::DevInsecure,
+    }
+}
+
+fn selection(job: &JobId, escalated: bool) -> CommitteeSelection {
+    let candidates = ["d1", "d2"]
+        .iter()
+        .map(|e| Candidate {
+            enclave_id: id(e),
+            weight: 1.0,
+        })
+        .collect();
+    if escalated {
+        CommitteeSelection::escalated(job, candidates)
+    } else {
+        CommitteeSelection::sample(job, candidates, 2)
+    }
+}
+
+/// A final report counting votes of d1 and d2, with its committee record.
 fn final_report(job: &JobId, round: u32, verdict: Verdict, media: Sha256Digest) -> FinalReport {
     FinalReport {
         job_id: job.clone(),
@@ -116,11 +146,12 @@ fn final_report(job: &JobId, round: u32, verdict: Verdict, media: Sha256Digest) 
             threshold_met: true,
             min_enclaves: 2,
             tie: false,
-            votes: vec![],
+            votes: vec![vote("d1", verdict), vote("d2", verdict)],
         },
         models: BTreeMap::new(),
         evidence: vec![],
         media_sha256: media,
+        committee: Some(selection(job, round > 0)),
         report_digest: Sha256Digest::of(b"digest"),
         aggregator_signature: vec![0; 64],
         aggregator_key: vec![0; 32],
@@ -151,8 +182,9 @@ fn signed(
 }
 
 async fn new_job(repo: &dyn Repository, media: Sha256Digest, blob: &str) -> JobId {
+    let job_id = JobId::generate();
     let job = NewJob {
-        job_id: JobId::generate(),
+        job_id: job_id.clone(),
         blob: BlobRecord {
             blob_id: blob.into(),
             media_sha256: media,
@@ -173,11 +205,31 @@ async fn new_job(repo: &dyn Repository, media: Sha256Digest, blob: &str) -> JobI
         size: 10,
         user_id: None,
         committee: vec![id("d1"), id("d2")],
+        committee_selection: Some(selection(&job_id, false)),
         deadline_ms: 1,
         created_ms: 1,
     };
     repo.create_job(&job, &serde_json::json!({})).await.unwrap();
     job.job_id
+}
+
+fn new_dispute(dispute_id: &str, job: &JobId) -> NewDispute {
+    NewDispute {
+        dispute_id: dispute_id.into(),
+        job_id: job.clone(),
+        disputed_round: 0,
+        disputed_verdict: Verdict::AiGenerated,
+        challenger: "0xab".into(),
+        evidence_id: "evidence_blob".into(),
+        evidence_resolved: false,
+        reason: "it is a photo".into(),
+        bond: 100,
+        committee: vec![id("d1"), id("d2")],
+        committee_selection: selection(job, true),
+        deadline_ms: 500,
+        priority: 10,
+        created_ms: 100,
+    }
 }
 
 async fn disputes_archive_rounds_and_resolve_once(
@@ -191,21 +243,7 @@ async fn disputes_archive_rounds_and_resolve_once(
             .await
             .unwrap();
     }
-    let new = NewDispute {
-        dispute_id: "dsp_test".into(),
-        job_id: job.clone(),
-        disputed_round: 0,
-        disputed_verdict: Verdict::AiGenerated,
-        challenger: "0xab".into(),
-        evidence_id: "evidence_blob".into(),
-        evidence_resolved: false,
-        reason: "it is a photo".into(),
-        bond: 100,
-        committee: vec![id("d1"), id("d2")],
-        deadline_ms: 500,
-        priority: 10,
-        created_ms: 100,
-    };
+    let new = new_dispute("dsp_test", &job);
     match disputes.open_dispute(&new).await {
         Err(StoreError::Conflict(_)) => {}
         other => panic!("a job that is not COMPLETED cannot be disputed, got {other:?}"),
@@ -224,6 +262,11 @@ async fn disputes_archive_rounds_and_resolve_once(
     assert_eq!(
         (moved.status, moved.round, moved.priority),
         (JobStatus::Disputed, 1, 10)
+    );
+    assert_eq!(
+        moved.committee_selection,
+        Some(selection(&job, true)),
+        "the escalated committee's record"
     );
     assert!(matches!(
         disputes.open_dispute(&new).await,
@@ -295,6 +338,7 @@ async fn disputes_archive_rounds_and_resolve_once(
             at_ms: 200,
             ..LedgerBatch::default()
         },
+        restore: None,
     };
     assert!(disputes.resolve_dispute(&resolution).await.unwrap());
     assert!(
@@ -319,19 +363,14 @@ async fn disputes_archive_rounds_and_resolve_once(
     assert!(d1.iter().all(|r| r.final_verdict == Verdict::Real));
     assert_eq!(d1[0].verdict, Verdict::AiGenerated);
 
-    // A failed re-verification puts the old verdict back.
-    let other = new_job(repo, media, &"d".repeat(64)).await;
-    assert!(repo.fail_round(&other, 0, "x").await.unwrap());
-    assert!(
-        disputes
-            .restore_verdict(&other, 0, &final_report(&other, 0, Verdict::Real, media))
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        repo.job(&other).await.unwrap().unwrap().status,
-        JobStatus::Completed
-    );
+    // A failed re-verification puts the job back to its disputed round.
+    failed_reverification_restores_the_round(repo, disputes, media).await;
+    // Every vote of a decided round counted: d1 and d2 voted in rounds 0 and 1
+    // of `job` and in round 0 of the restored job.
+    let counted = disputes.reports_counted().await.unwrap();
+    for enclave in ["d1", "d2"] {
+        assert!(counted.contains(&(id(enclave), 3)), "{counted:?}");
+    }
     // Undisputed jobs are final only once their window closed.
     assert!(
         disputes
@@ -341,6 +380,71 @@ async fn disputes_archive_rounds_and_resolve_once(
             .iter()
             .all(|r| r.at_ms != 999)
     );
+}
+
+async fn failed_reverification_restores_the_round(
+    repo: &dyn Repository,
+    disputes: &dyn DisputeRepository,
+    media: Sha256Digest,
+) {
+    let job = new_job(repo, media, &"d".repeat(64)).await;
+    let decided = final_report(&job, 0, Verdict::AiGenerated, media);
+    assert!(repo.complete_round(&decided).await.unwrap());
+    disputes
+        .open_dispute(&new_dispute("dsp_failed", &job))
+        .await
+        .unwrap();
+    assert!(repo.fail_round(&job, 1, "too few reports").await.unwrap());
+    let restore = |failed_round| Restore {
+        job_id: job.clone(),
+        failed_round,
+        report: decided.clone(),
+    };
+    let resolution = |failed_round| Resolution {
+        dispute_id: "dsp_failed".into(),
+        state: DisputeState::Rejected,
+        new_verdict: None,
+        outcome: "re-verification failed".into(),
+        batch: LedgerBatch {
+            movements: vec![Movement::new(
+                EntryKind::Refund,
+                Some(Account::Escrow("dsp_failed".into())),
+                Some(Account::Challenger("0xcd".into())),
+                100,
+                "refund",
+            )],
+            dispute_id: Some("dsp_failed".into()),
+            at_ms: 300,
+            ..LedgerBatch::default()
+        },
+        restore: Some(restore(failed_round)),
+    };
+    // Not FAILED in that round: nothing at all is stored.
+    assert!(matches!(
+        disputes.resolve_dispute(&resolution(7)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        disputes
+            .dispute_for_job(&job)
+            .await
+            .unwrap()
+            .unwrap()
+            .state
+            .is_open()
+    );
+    assert!(disputes.resolve_dispute(&resolution(1)).await.unwrap());
+    let back = repo.job(&job).await.unwrap().unwrap();
+    assert_eq!((back.status, back.round), (JobStatus::Completed, 0));
+    assert_eq!(back.final_report.as_ref(), Some(&decided));
+    assert_eq!(back.committee, vec![id("d1"), id("d2")]);
+    assert_eq!(back.committee_selection, decided.committee);
+    assert_eq!(back.failure_reason, None);
+    let failed = disputes.round(&job, 1).await.unwrap().expect("archived");
+    assert_eq!(failed.status, "FAILED");
+    assert_eq!(failed.failure_reason.as_deref(), Some("too few reports"));
+    let resolved = disputes.dispute_for_job(&job).await.unwrap().unwrap();
+    assert_eq!(resolved.state, DisputeState::Rejected);
 }
 
 async fn equivocations_are_kept(repo: &dyn Repository, disputes: &dyn DisputeRepository) {

@@ -200,6 +200,7 @@ async fn unlogged_final_reports_and_attestations(log: &dyn LogStore, repo: &dyn 
         models: BTreeMap::new(),
         evidence: vec![],
         media_sha256: media,
+        committee: None,
         report_digest: Sha256Digest::of(b"fr"),
         aggregator_signature: vec![1; 64],
         aggregator_key: vec![2; 32],

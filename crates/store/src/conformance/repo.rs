@@ -53,6 +53,7 @@ pub(crate) fn new_job(media: Sha256Digest, blob: &str, committee: &[&str]) -> Ne
         size: 10,
         user_id: Some("user-1".into()),
         committee: committee.iter().map(|e| e.parse().unwrap()).collect(),
+        committee_selection: None,
         deadline_ms: 1,
         created_ms: 1,
     }

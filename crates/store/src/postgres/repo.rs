@@ -32,7 +32,7 @@ impl PgRepository {
 
 const JOB_COLUMNS: &str = "j.job_id, j.media_sha256, j.blob_id, b.storage, j.mime, j.width, j.height, j.size, \
      j.user_id, j.status, j.round, j.committee, j.priority, j.deadline_at, j.failure_reason, \
-     j.final_report, j.created_at, j.updated_at";
+     j.final_report, j.created_at, j.updated_at, j.committee_selection";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -65,6 +65,7 @@ fn oracle_from_row(row: &PgRow) -> Result<Oracle> {
 fn job_from_row(row: &PgRow) -> Result<JobRecord> {
     let committee: String = row.try_get("committee")?;
     let final_report: Option<String> = row.try_get("final_report")?;
+    let selection: Option<String> = row.try_get("committee_selection")?;
     Ok(JobRecord {
         job_id: parse("job_id", &row.try_get::<String, _>("job_id")?)?,
         media_sha256: parse("media_sha256", &row.try_get::<String, _>("media_sha256")?)?,
@@ -78,6 +79,7 @@ fn job_from_row(row: &PgRow) -> Result<JobRecord> {
         status: parse("status", &row.try_get::<String, _>("status")?)?,
         round: row.try_get::<i64, _>("round")? as u32,
         committee: serde_json::from_str(&committee)?,
+        committee_selection: selection.map(|t| serde_json::from_str(&t)).transpose()?,
         priority: row.try_get::<i64, _>("priority")? as i32,
         deadline_ms: row.try_get::<i64, _>("deadline_at")? as u64,
         failure_reason: row.try_get("failure_reason")?,
@@ -242,8 +244,8 @@ impl Repository for PgRepository {
         }
         sqlx::query(
             "INSERT INTO jobs (job_id, media_sha256, blob_id, mime, width, height, size, user_id, status, \
-             round, committee, priority, deadline_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', 0, $9, 0, $10, $11, $12)",
+             round, committee, priority, deadline_at, created_at, updated_at, committee_selection) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', 0, $9, 0, $10, $11, $12, $13)",
         )
         .bind(job.job_id.as_str())
         .bind(job.blob.media_sha256.to_hex())
@@ -257,6 +259,12 @@ impl Repository for PgRepository {
         .bind(job.deadline_ms as i64)
         .bind(job.created_ms as i64)
         .bind(job.created_ms as i64)
+        .bind(
+            job.committee_selection
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
+        )
         .execute(&mut *tx)
         .await?;
         let event = insert_event(&mut tx, &job.job_id, "queued", queued_event).await?;
@@ -408,6 +416,7 @@ impl Repository for PgRepository {
                 now,
             )
             .await?;
+            count_votes(&mut tx, report).await?;
         }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
@@ -570,5 +579,21 @@ async fn archive_round(
     .bind(i64::from(round))
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Adds one to `reports_counted` of every oracle whose vote `report` counted.
+async fn count_votes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    report: &FinalReport,
+) -> Result<()> {
+    for vote in &report.consensus_metadata.votes {
+        sqlx::query(
+            "UPDATE oracles SET reports_counted = reports_counted + 1 WHERE enclave_id = $1",
+        )
+        .bind(vote.enclave_id.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
