@@ -166,7 +166,7 @@ impl AttestationStore for PgAttestations {
             return Ok(NonceStatus::Fresh);
         }
         match self.nonce_status(nonce, now_ms).await? {
-            // Lost a race between the update and this read: spent by another call.
+            // Only if the clock went back between the two statements: refuse, never guess.
             NonceStatus::Fresh => Err(StoreError::Conflict("nonce spent concurrently".into())),
             other => Ok(other),
         }
