@@ -82,7 +82,9 @@ impl HttpSink {
             .as_str()
             .and_then(|n| hex::decode(n).ok())
             .ok_or_else(|| {
-                SinkError::Unavailable(format!("POST /api/enclaves/nonce answered without a nonce: {body}"))
+                SinkError::Unavailable(format!(
+                    "POST /api/enclaves/nonce answered without a nonce: {body}"
+                ))
             })
     }
 

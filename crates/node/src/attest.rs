@@ -211,9 +211,7 @@ fn check_nonce(nonce: &[u8], status: NonceStatus) -> Result<(), ApiError> {
         )),
         NonceStatus::Expired { expires_at_ms } => Err(refused(
             "attestation_nonce_expired",
-            format!(
-                "nonce {shown}… expired at {expires_at_ms} (Unix ms); ask for a fresh one"
-            ),
+            format!("nonce {shown}… expired at {expires_at_ms} (Unix ms); ask for a fresh one"),
         )),
         NonceStatus::Used {
             used_at_ms,

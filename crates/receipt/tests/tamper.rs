@@ -498,7 +498,10 @@ fn nitro_attestations_in_a_receipt_verify_offline_with_the_registration_code() {
     let ca = mint::TestCa::new();
     let f = nitro_fixture(&ca);
     let mut seen = Vec::new();
-    verify_receipt(&f.receipt, &nitro_options(&f, &ca), |c| seen.push(c.clone())).unwrap();
+    verify_receipt(&f.receipt, &nitro_options(&f, &ca), |c| {
+        seen.push(c.clone())
+    })
+    .unwrap();
     let detail = &seen[1].detail;
     assert_eq!(seen[1].name, "attestations");
     assert!(detail.contains("kinds: nitro, nitro, nitro"), "{detail}");
@@ -506,7 +509,10 @@ fn nitro_attestations_in_a_receipt_verify_offline_with_the_registration_code() {
         detail.contains(&format!("PCR0 {}… (not judged", "a0".repeat(8))),
         "{detail}"
     );
-    assert!(detail.contains(&format!("as of {MINTED_AT} ms")), "{detail}");
+    assert!(
+        detail.contains(&format!("as of {MINTED_AT} ms")),
+        "{detail}"
+    );
     assert!(!detail.contains("DEBUG"), "{detail}");
     // Through JSON (documents travel as hex) it still verifies.
     let back: Receipt = serde_json::from_str(&serde_json::to_string(&f.receipt).unwrap()).unwrap();
@@ -539,7 +545,10 @@ fn nitro_attestations_in_a_receipt_verify_offline_with_the_registration_code() {
     });
     let e = refusal(&f.receipt, &o);
     assert_eq!(e.check, "attestations");
-    assert!(e.reason.contains("PCR0") && e.reason.contains(&"a0".repeat(48)), "{e}");
+    assert!(
+        e.reason.contains("PCR0") && e.reason.contains(&"a0".repeat(48)),
+        "{e}"
+    );
 }
 
 #[test]
@@ -558,7 +567,11 @@ fn tampered_nitro_documents_in_a_receipt_are_refused() {
     let doc = document_of(&mut r, 0);
     let last = doc.len() - 1;
     doc[last] ^= 1;
-    assert!(reason(&r).contains("signature does not verify"), "{}", reason(&r));
+    assert!(
+        reason(&r).contains("signature does not verify"),
+        "{}",
+        reason(&r)
+    );
 
     // One flipped payload byte: a PCR value (a run of 0xa2) changed.
     let mut r = f.receipt.clone();
@@ -568,13 +581,21 @@ fn tampered_nitro_documents_in_a_receipt_are_refused() {
         .position(|w| w.iter().all(|&b| b == 0xa2))
         .unwrap();
     doc[at] = 0xa3;
-    assert!(reason(&r).contains("signature does not verify"), "{}", reason(&r));
+    assert!(
+        reason(&r).contains("signature does not verify"),
+        "{}",
+        reason(&r)
+    );
 
     // Another enclave's genuine document does not bind this enclave's keys.
     let mut r = f.receipt.clone();
     let other = document_of(&mut r, 2).clone();
     *document_of(&mut r, 0) = other;
-    assert!(reason(&r).contains("key binding mismatch"), "{}", reason(&r));
+    assert!(
+        reason(&r).contains("key binding mismatch"),
+        "{}",
+        reason(&r)
+    );
 
     // A document dated after its leaf certificate expired.
     let mut r = f.receipt.clone();

@@ -79,8 +79,7 @@ pub trait AttestationStore: Send + Sync {
     async fn revoke_attestation(&self, id: &EnclaveId, at_ms: u64, reason: &str) -> Result<bool>;
 
     /// Records a freshly issued nonce, valid until `expires_at_ms`.
-    async fn issue_nonce(&self, nonce: &[u8], issued_at_ms: u64, expires_at_ms: u64)
-    -> Result<()>;
+    async fn issue_nonce(&self, nonce: &[u8], issued_at_ms: u64, expires_at_ms: u64) -> Result<()>;
 
     /// A nonce's status at `now_ms`, changing nothing.
     async fn nonce_status(&self, nonce: &[u8], now_ms: u64) -> Result<NonceStatus>;
@@ -88,8 +87,12 @@ pub trait AttestationStore: Send + Sync {
     /// Spends `nonce` for `enclave` if it is [`NonceStatus::Fresh`] at
     /// `now_ms`, atomically (of two concurrent calls, one wins, in every
     /// process sharing the database); otherwise returns why not.
-    async fn consume_nonce(&self, nonce: &[u8], enclave: &EnclaveId, now_ms: u64)
-    -> Result<NonceStatus>;
+    async fn consume_nonce(
+        &self,
+        nonce: &[u8],
+        enclave: &EnclaveId,
+        now_ms: u64,
+    ) -> Result<NonceStatus>;
 
     /// Deletes nonces that expired before `before_ms`; returns how many.
     async fn prune_nonces(&self, before_ms: u64) -> Result<u64>;

@@ -346,7 +346,10 @@ async fn postgres_nonce_is_spent_once_by_processes_racing_for_it() {
         );
         let outcomes = [ra.unwrap(), rb.unwrap()];
         assert_eq!(
-            outcomes.iter().filter(|s| **s == NonceStatus::Fresh).count(),
+            outcomes
+                .iter()
+                .filter(|s| **s == NonceStatus::Fresh)
+                .count(),
             1,
             "{outcomes:?}"
         );

@@ -492,5 +492,8 @@ async fn an_aggregator_can_require_nitro_documents_to_answer_its_nonce() {
     });
     let (status, body) = post(&server, "/api/enclaves/register", &nitro).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"]["code"], "attestation_nonce_required", "{body}");
+    assert_eq!(
+        body["error"]["code"], "attestation_nonce_required",
+        "{body}"
+    );
 }

@@ -12,8 +12,8 @@ use p384::ecdsa::{Signature, SigningKey};
 use verity_crypto::NitroRoot;
 use x509_cert::Certificate;
 use x509_cert::certificate::{TbsCertificate, Version};
-use x509_cert::der::asn1::{Any, BitString, ObjectIdentifier, OctetString, UtcTime};
 use x509_cert::der::Encode;
+use x509_cert::der::asn1::{Any, BitString, ObjectIdentifier, OctetString, UtcTime};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::Name;
@@ -150,12 +150,21 @@ impl TestCa {
             })
             .collect();
         let payload = Value::Map(vec![
-            (text("module_id"), text("i-0123456789abcdef0-enc0123456789abcdef")),
+            (
+                text("module_id"),
+                text("i-0123456789abcdef0-enc0123456789abcdef"),
+            ),
             (text("digest"), text("SHA384")),
-            (text("timestamp"), Value::Integer(claims.timestamp_ms.into())),
+            (
+                text("timestamp"),
+                Value::Integer(claims.timestamp_ms.into()),
+            ),
             (text("pcrs"), Value::Map(pcrs)),
             (text("certificate"), Value::Bytes(leaf)),
-            (text("cabundle"), Value::Array(vec![Value::Bytes(self.der.clone())])),
+            (
+                text("cabundle"),
+                Value::Array(vec![Value::Bytes(self.der.clone())]),
+            ),
             (text("public_key"), Value::Null),
             (text("user_data"), Value::Bytes(claims.user_data.to_vec())),
             (text("nonce"), Value::Null),

@@ -92,7 +92,10 @@ async fn nonce_contract(store: &dyn AttestationStore) {
     let e1: verity_core::EnclaveId = "e1".parse().unwrap();
     let e2: verity_core::EnclaveId = "e2".parse().unwrap();
     let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
-    assert_eq!(store.nonce_status(&a, 0).await.unwrap(), NonceStatus::Unknown);
+    assert_eq!(
+        store.nonce_status(&a, 0).await.unwrap(),
+        NonceStatus::Unknown
+    );
     assert_eq!(
         store.consume_nonce(&a, &e1, 0).await.unwrap(),
         NonceStatus::Unknown,
@@ -105,7 +108,10 @@ async fn nonce_contract(store: &dyn AttestationStore) {
         store.issue_nonce(&a, 1_000, 2_000).await.is_err(),
         "a nonce is issued once"
     );
-    assert_eq!(store.nonce_status(&a, 1_500).await.unwrap(), NonceStatus::Fresh);
+    assert_eq!(
+        store.nonce_status(&a, 1_500).await.unwrap(),
+        NonceStatus::Fresh
+    );
     assert_eq!(
         store.consume_nonce(&a, &e1, 1_500).await.unwrap(),
         NonceStatus::Fresh,
@@ -135,8 +141,14 @@ async fn nonce_contract(store: &dyn AttestationStore) {
         }
     );
     assert_eq!(store.prune_nonces(3_000).await.unwrap(), 2, "a and b");
-    assert_eq!(store.nonce_status(&a, 3_000).await.unwrap(), NonceStatus::Unknown);
-    assert_eq!(store.nonce_status(&c, 3_000).await.unwrap(), NonceStatus::Fresh);
+    assert_eq!(
+        store.nonce_status(&a, 3_000).await.unwrap(),
+        NonceStatus::Unknown
+    );
+    assert_eq!(
+        store.nonce_status(&c, 3_000).await.unwrap(),
+        NonceStatus::Fresh
+    );
     assert_eq!(
         store.consume_nonce(&c, &e2, 3_000).await.unwrap(),
         NonceStatus::Fresh

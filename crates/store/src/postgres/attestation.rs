@@ -111,18 +111,15 @@ impl AttestationStore for PgAttestations {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn issue_nonce(
-        &self,
-        nonce: &[u8],
-        issued_at_ms: u64,
-        expires_at_ms: u64,
-    ) -> Result<()> {
-        sqlx::query("INSERT INTO attestation_nonces (nonce, issued_at, expires_at) VALUES ($1, $2, $3)")
-            .bind(hex::encode(nonce))
-            .bind(ms(issued_at_ms))
-            .bind(ms(expires_at_ms))
-            .execute(&self.db.pool)
-            .await?;
+    async fn issue_nonce(&self, nonce: &[u8], issued_at_ms: u64, expires_at_ms: u64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO attestation_nonces (nonce, issued_at, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(hex::encode(nonce))
+        .bind(ms(issued_at_ms))
+        .bind(ms(expires_at_ms))
+        .execute(&self.db.pool)
+        .await?;
         Ok(())
     }
 
