@@ -24,6 +24,13 @@ pub struct AttestationArgs {
     /// How long a registration lasts before the enclave must renew it (e.g. `24h`).
     #[arg(long, env = "VERITY_ATTESTATION_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
     pub attestation_ttl: Duration,
+    /// How long a nonce from `POST /api/enclaves/nonce` may be answered (e.g. `5m`).
+    #[arg(long, env = "VERITY_ATTESTATION_NONCE_TTL", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub attestation_nonce_ttl: Duration,
+    /// Refuse Nitro documents that answer no nonce issued by this aggregator
+    /// (freshness then rests on the challenge, not only on the timestamp window).
+    #[arg(long, env = "VERITY_ATTESTATION_REQUIRE_NONCE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub attestation_require_nonce: bool,
 }
 
 /// `--attestation`.
@@ -48,6 +55,8 @@ impl AttestationArgs {
             max_age: self.attestation_max_age,
             ttl: self.attestation_ttl.max(Duration::from_secs(1)),
             admin_token,
+            nonce_ttl: self.attestation_nonce_ttl.max(Duration::from_secs(1)),
+            require_nonce: self.attestation_require_nonce,
         }
     }
 }

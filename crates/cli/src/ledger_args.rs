@@ -59,4 +59,8 @@ pub struct VerifyArgs {
     /// The image the receipt should be about (its SHA-256 is checked).
     #[arg(long)]
     pub image: Option<PathBuf>,
+    /// PCR allow-list (the aggregator's `VERITY_NITRO_PCRS` JSON) that Nitro
+    /// documents must satisfy; without it their PCRs are shown, not judged.
+    #[arg(long)]
+    pub nitro_pcrs: Option<PathBuf>,
 }

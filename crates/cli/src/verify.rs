@@ -5,6 +5,7 @@ use std::io::Read;
 
 use anyhow::{Context, Result, anyhow};
 use verity_core::Sha256Digest;
+use verity_crypto::PcrPolicy;
 use verity_receipt::{Receipt, VerifyOptions, verify_receipt};
 use verity_tlog::note::NoteVerifier;
 
@@ -60,10 +61,22 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
                 .with_context(|| format!("reading {}", p.display()))
         })
         .transpose()?;
+    let nitro_pcrs = args
+        .nitro_pcrs
+        .as_ref()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("--nitro-pcrs: reading {}", p.display()))?;
+            serde_json::from_str::<PcrPolicy>(&text)
+                .with_context(|| format!("--nitro-pcrs: {} is not a PCR allow-list", p.display()))
+        })
+        .transpose()?;
     let options = VerifyOptions {
         log_key,
         aggregator_key,
         image_sha256,
+        nitro_pcrs,
+        nitro_root: None,
     };
     println!(
         "receipt {} for job {} (round {})",

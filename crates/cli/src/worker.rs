@@ -136,12 +136,7 @@ async fn register(
 ) -> Result<Option<Duration>> {
     let mut delay = Duration::from_millis(200);
     loop {
-        let attestation = Attestation::Dev(DevAttestation::issue(
-            &identity.id,
-            &identity.keys,
-            now_ms(),
-        ));
-        match http.register(&attestation).await {
+        match attest_and_register(http, identity).await {
             Ok(answer) => {
                 info!(enclave = %identity.id, "registered with the API (dev attestation)");
                 return Ok(Some(lifetime(&answer)));
@@ -159,6 +154,23 @@ async fn register(
         }
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+}
+
+/// Asks the API for a fresh challenge, answers it in a new attestation and
+/// registers that: each registration proves it was made just now, for this
+/// aggregator, and cannot be replayed.
+async fn attest_and_register(
+    http: &HttpSink,
+    identity: &EnclaveIdentity,
+) -> Result<serde_json::Value, SinkError> {
+    let nonce = http.nonce().await?;
+    let attestation = Attestation::Dev(DevAttestation::answering(
+        &identity.id,
+        &identity.keys,
+        now_ms(),
+        Some(nonce),
+    ));
+    http.register(&attestation).await
 }
 
 /// The registration's lifetime from the API's answer (`expiresInMs`).
@@ -179,12 +191,7 @@ async fn renew(
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        let attestation = Attestation::Dev(DevAttestation::issue(
-            &identity.id,
-            &identity.keys,
-            now_ms(),
-        ));
-        match http.register(&attestation).await {
+        match attest_and_register(&http, &identity).await {
             Ok(answer) => {
                 lifetime_left = lifetime(&answer);
                 info!(enclave = %identity.id, "attestation renewed");

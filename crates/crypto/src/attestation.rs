@@ -16,12 +16,24 @@ use verity_core::{AttestationKind, EnclaveId};
 use crate::CryptoError;
 use crate::keys::{EnclaveKeys, PublicKeys};
 use crate::nitro::{
-    NitroExpectations, NitroRoot, PcrPolicy, VerifiedNitro, key_binding, verify_document,
+    NitroExpectations, NitroRoot, PcrPolicy, VerifiedNitro, decode_unverified, key_binding,
+    verify_archived, verify_document,
 };
 use crate::signing::verify;
 
 /// Domain of dev attestation statements.
 pub const DEV_ATTESTATION_DOMAIN: &[u8] = b"verity/dev-attestation/v1";
+
+/// Length of an aggregator's attestation challenge ([`fresh_nonce`]).
+pub const NONCE_BYTES: usize = 32;
+
+/// A fresh random challenge from the operating system's CSPRNG: unguessable,
+/// so only the one who was handed it can answer it.
+pub fn fresh_nonce() -> [u8; NONCE_BYTES] {
+    let mut nonce = [0u8; NONCE_BYTES];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
+    nonce
+}
 
 /// A self-signed development attestation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +52,28 @@ pub struct DevAttestation {
     /// Ed25519 signature by `signing_key` over the statement, hex.
     #[serde(with = "verity_core::report::hex_bytes")]
     pub signature: Vec<u8>,
+    /// The aggregator's challenge (`POST /api/enclaves/nonce`) the statement
+    /// answers, hex; signed with the rest when present.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_hex")]
+    pub nonce: Option<Vec<u8>>,
+}
+
+/// Hex for optional byte strings.
+mod opt_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_str(&hex::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| hex::decode(t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// An attestation of either kind.
@@ -93,6 +127,8 @@ pub struct VerifiedAttestation {
     pub kind: AttestationKind,
     /// The verified Nitro document, for `nitro`.
     pub nitro: Option<VerifiedNitro>,
+    /// The (signed) nonce it answers, if any.
+    pub nonce: Option<Vec<u8>>,
 }
 
 impl Attestation {
@@ -129,12 +165,51 @@ impl Attestation {
         check: &NitroCheck<'_>,
     ) -> Result<VerifiedAttestation, CryptoError> {
         match self {
-            Attestation::Dev(dev) => Ok(VerifiedAttestation {
-                keys: dev.verify(enclave_id)?,
-                kind: AttestationKind::DevInsecure,
-                nitro: None,
-            }),
+            Attestation::Dev(dev) => dev.verified(enclave_id),
             Attestation::Nitro(n) => n.verify(enclave_id, check),
+        }
+    }
+
+    /// Verifies either kind offline (receipts, `verity verify`) with the same
+    /// checks as registration: a Nitro document against `root` as of its own
+    /// timestamp, with no freshness window (archived documents are old by
+    /// nature) and no nonce (it was spent at registration); its PCRs against
+    /// `pcrs` when given, otherwise reported in the result, not judged.
+    ///
+    /// # Errors
+    /// As [`Self::verify_with`].
+    pub fn verify_offline(
+        &self,
+        enclave_id: &EnclaveId,
+        root: &NitroRoot,
+        pcrs: Option<&PcrPolicy>,
+    ) -> Result<VerifiedAttestation, CryptoError> {
+        match (self, pcrs) {
+            (Attestation::Dev(dev), _) => dev.verified(enclave_id),
+            (Attestation::Nitro(n), Some(pcrs)) => n.verify(
+                enclave_id,
+                &NitroCheck {
+                    root,
+                    pcrs,
+                    now_ms: 0,
+                    max_age_ms: None,
+                    nonce: None,
+                },
+            ),
+            (Attestation::Nitro(n), None) => n.verify_archived(enclave_id, root),
+        }
+    }
+
+    /// The nonce the attestation claims to answer, read before verifying it
+    /// (so a replayed or unknown challenge is refused cheaply); what counts
+    /// is [`VerifiedAttestation::nonce`].
+    ///
+    /// # Errors
+    /// [`CryptoError::Nitro`] when a Nitro document does not even parse.
+    pub fn claimed_nonce(&self) -> Result<Option<Vec<u8>>, CryptoError> {
+        match self {
+            Attestation::Dev(dev) => Ok(dev.nonce.clone()),
+            Attestation::Nitro(n) => Ok(decode_unverified(&n.document)?.nonce),
         }
     }
 }
@@ -166,6 +241,28 @@ impl NitroAttestation {
         Ok(VerifiedAttestation {
             keys,
             kind: AttestationKind::Nitro,
+            nonce: verified.document.nonce.clone(),
+            nitro: Some(verified),
+        })
+    }
+
+    /// Checks an archived document offline ([`verify_archived`]): chain as of
+    /// its timestamp, signature and key binding; PCRs reported, not judged.
+    ///
+    /// # Errors
+    /// [`CryptoError::Attestation`] for malformed keys, [`CryptoError::Nitro`] otherwise.
+    pub fn verify_archived(
+        &self,
+        enclave_id: &EnclaveId,
+        root: &NitroRoot,
+    ) -> Result<VerifiedAttestation, CryptoError> {
+        let keys = public_keys(&self.signing_key, &self.encryption_key)?;
+        let binding = key_binding(enclave_id.as_str(), &keys.signing, &keys.encryption);
+        let verified = verify_archived(&self.document, root, &binding)?;
+        Ok(VerifiedAttestation {
+            keys,
+            kind: AttestationKind::Nitro,
+            nonce: verified.document.nonce.clone(),
             nitro: Some(verified),
         })
     }
@@ -187,6 +284,16 @@ fn public_keys(signing: &[u8], encryption: &[u8]) -> Result<PublicKeys, CryptoEr
 impl DevAttestation {
     /// A statement for `keys` as enclave `enclave_id`.
     pub fn issue(enclave_id: &EnclaveId, keys: &EnclaveKeys, issued_at_ms: u64) -> Self {
+        Self::answering(enclave_id, keys, issued_at_ms, None)
+    }
+
+    /// A statement that also signs the aggregator's challenge `nonce`.
+    pub fn answering(
+        enclave_id: &EnclaveId,
+        keys: &EnclaveKeys,
+        issued_at_ms: u64,
+        nonce: Option<Vec<u8>>,
+    ) -> Self {
         let public = keys.public();
         let mut statement = DevAttestation {
             enclave_id: enclave_id.clone(),
@@ -194,6 +301,7 @@ impl DevAttestation {
             encryption_key: public.encryption.to_vec(),
             issued_at_ms,
             signature: Vec::new(),
+            nonce,
         };
         statement.signature = keys.sign(&statement.statement_bytes()).to_vec();
         statement
@@ -209,7 +317,21 @@ impl DevAttestation {
         let mut out = DEV_ATTESTATION_DOMAIN.to_vec();
         out.push(0);
         out.extend(bcs::to_bytes(&body).expect("BCS encoding of plain tuples cannot fail"));
+        // Appended only when present, so statements without one keep their
+        // bytes; the BCS body is self-delimiting, so this is unambiguous.
+        if let Some(nonce) = &self.nonce {
+            out.extend(bcs::to_bytes(nonce).expect("BCS encoding of bytes cannot fail"));
+        }
         out
+    }
+
+    fn verified(&self, enclave_id: &EnclaveId) -> Result<VerifiedAttestation, CryptoError> {
+        Ok(VerifiedAttestation {
+            keys: self.verify(enclave_id)?,
+            kind: AttestationKind::DevInsecure,
+            nitro: None,
+            nonce: self.nonce.clone(),
+        })
     }
 
     /// Checks the self-signature and that it names `enclave_id`.
@@ -263,6 +385,40 @@ mod tests {
     }
 
     #[test]
+    fn a_dev_statement_signs_its_nonce() {
+        let keys = EnclaveKeys::generate();
+        let id: EnclaveId = "enclave-1".parse().unwrap();
+        let plain = DevAttestation::issue(&id, &keys, 42);
+        let answered = DevAttestation::answering(&id, &keys, 42, Some(vec![1, 2, 3]));
+        assert_eq!(
+            plain.signature,
+            DevAttestation::answering(&id, &keys, 42, None).signature,
+            "statements without a nonce keep their bytes"
+        );
+        let att = Attestation::Dev(answered.clone());
+        assert_eq!(att.claimed_nonce().unwrap(), Some(vec![1, 2, 3]));
+        let root = NitroRoot::aws();
+        let verified = att.verify_offline(&id, &root, None).unwrap();
+        assert_eq!(verified.nonce, Some(vec![1, 2, 3]));
+        let json = serde_json::to_value(&att).unwrap();
+        assert_eq!(json["nonce"], "010203");
+        assert_eq!(serde_json::from_value::<Attestation>(json).unwrap(), att);
+        assert!(
+            serde_json::to_value(Attestation::Dev(plain))
+                .unwrap()
+                .get("nonce")
+                .is_none()
+        );
+
+        let mut swapped = answered.clone();
+        swapped.nonce = Some(vec![9]);
+        assert!(swapped.verify(&id).is_err(), "the nonce is signed");
+        let mut dropped = answered;
+        dropped.nonce = None;
+        assert!(dropped.verify(&id).is_err(), "the nonce cannot be dropped");
+    }
+
+    #[test]
     fn a_nitro_document_that_binds_other_keys_is_refused() {
         // A real document (Sui's test vector) whose user_data binds something
         // else: claiming our keys with it is a key binding mismatch.
@@ -308,6 +464,16 @@ mod tests {
             Err(CryptoError::Nitro(e)) => assert_eq!(e.code(), "attestation_stale"),
             other => panic!("expected stale, got {other:?}"),
         }
+        // Offline, with or without an allow-list, the binding still decides.
+        for policy in [None, Some(&pcrs)] {
+            match att.verify_offline(&id, &root, policy) {
+                Err(CryptoError::Nitro(e)) => {
+                    assert_eq!(e.code(), "attestation_key_binding_mismatch", "{e}")
+                }
+                other => panic!("expected a key binding mismatch, got {other:?}"),
+            }
+        }
+        assert_eq!(att.claimed_nonce().unwrap(), None);
         let json = serde_json::to_value(&att).unwrap();
         assert_eq!(json["kind"], "nitro");
         assert_eq!(serde_json::from_value::<Attestation>(json).unwrap(), att);

@@ -27,7 +27,8 @@ pub mod notice;
 pub mod signing;
 
 pub use attestation::{
-    Attestation, DevAttestation, NitroAttestation, NitroCheck, VerifiedAttestation,
+    Attestation, DevAttestation, NONCE_BYTES, NitroAttestation, NitroCheck, VerifiedAttestation,
+    fresh_nonce,
 };
 pub use envelope::{DataKey, SealedKey, decrypt_media, encrypt_media, seal_data_key};
 pub use keys::{AggregatorKey, EnclaveKeys, PublicKeys};

@@ -285,8 +285,7 @@ impl PcrPolicy {
     /// # Errors
     /// [`NitroError::DebugMode`] or [`NitroError::PcrNotAllowed`].
     pub fn check(&self, pcrs: &BTreeMap<u8, Vec<u8>>) -> Result<bool, NitroError> {
-        let zero = |i: u8| pcrs.get(&i).is_none_or(|v| v.iter().all(|&b| b == 0));
-        if zero(0) && zero(1) && zero(2) {
+        if is_debug(pcrs) {
             return if self.allow_debug {
                 Ok(true)
             } else {
@@ -335,6 +334,13 @@ impl PcrPolicy {
             found: found(index),
         })
     }
+}
+
+/// Whether PCR0, PCR1 and PCR2 are all zero (or absent): a debug-mode enclave.
+pub fn is_debug(pcrs: &BTreeMap<u8, Vec<u8>>) -> bool {
+    [0u8, 1, 2]
+        .iter()
+        .all(|i| pcrs.get(i).is_none_or(|v| v.iter().all(|&b| b == 0)))
 }
 
 /// The decoded payload of an attestation document.
@@ -419,6 +425,41 @@ pub fn verify_document(
     bytes: &[u8],
     expect: &NitroExpectations<'_>,
 ) -> Result<VerifiedNitro, NitroError> {
+    verify_measured(bytes, expect, Some(expect.pcrs))
+}
+
+/// Verifies an archived document offline, as of its own timestamp: the
+/// structure, the chain to `root`, the signature and the key binding. No
+/// freshness window or nonce applies, and the measurements are reported
+/// (`debug` set for all-zero PCR0/1/2), not judged: an offline verifier
+/// without an allow-list decides what to make of them.
+///
+/// # Errors
+/// The first check that fails, as its own [`NitroError`].
+pub fn verify_archived(
+    bytes: &[u8],
+    root: &NitroRoot,
+    key_binding: &[u8],
+) -> Result<VerifiedNitro, NitroError> {
+    let unjudged = PcrPolicy::default();
+    let expect = NitroExpectations {
+        root,
+        pcrs: &unjudged,
+        now_ms: 0,
+        max_age_ms: None,
+        chain_time_ms: None,
+        nonce: None,
+        key_binding: Some(key_binding),
+    };
+    verify_measured(bytes, &expect, None)
+}
+
+/// [`verify_document`], with the PCRs judged by `pcrs` or, without one, only reported.
+fn verify_measured(
+    bytes: &[u8],
+    expect: &NitroExpectations<'_>,
+    pcrs: Option<&PcrPolicy>,
+) -> Result<VerifiedNitro, NitroError> {
     let cose = CoseSign1::parse(bytes)?;
     let document = parse_payload(&cose.payload)?;
     let at_ms = expect.chain_time_ms.unwrap_or(document.timestamp_ms);
@@ -439,7 +480,10 @@ pub fn verify_document(
             });
         }
     }
-    let debug = expect.pcrs.check(&document.pcrs)?;
+    let debug = match pcrs {
+        Some(policy) => policy.check(&document.pcrs)?,
+        None => is_debug(&document.pcrs),
+    };
     if let Some(nonce) = expect.nonce
         && document.nonce.as_deref() != Some(nonce)
     {

@@ -1,5 +1,7 @@
 //! [`HttpSink`]: a remote enclave's way to the aggregator, over HTTP.
 //!
+//! - `POST /api/enclaves/nonce`: a fresh single-use challenge the next
+//!   attestation answers.
 //! - `POST /api/enclaves/register` `{enclaveId, attestation}`: registers (or
 //!   re-registers) the enclave's attested keys before it takes work.
 //! - `POST /api/enclaves/started`: a signed [`StartedNotice`].
@@ -68,6 +70,22 @@ impl HttpSink {
             return Err(SinkError::Unavailable(format!("{path}: {status} {body}")));
         }
         Ok((status.as_u16(), body))
+    }
+
+    /// A fresh attestation challenge from the aggregator.
+    ///
+    /// # Errors
+    /// Refused or unavailable; an answer without a hex `nonce` is unavailable.
+    pub async fn nonce(&self) -> Result<Vec<u8>, SinkError> {
+        let (_, body) = self.post("/api/enclaves/nonce", &json!({})).await?;
+        body["nonce"]
+            .as_str()
+            .and_then(|n| hex::decode(n).ok())
+            .ok_or_else(|| {
+                SinkError::Unavailable(format!(
+                    "POST /api/enclaves/nonce answered without a nonce: {body}"
+                ))
+            })
     }
 
     /// Registers this enclave with `attestation` (retried by the caller on

@@ -10,6 +10,13 @@
 //! [`AttestationService::reload`] re-reads the PCR allow-list file (admin
 //! endpoint or SIGHUP) and revokes Nitro enclaves whose measurements are no
 //! longer allowed.
+//!
+//! Challenges: [`AttestationService::issue_nonce`] hands out a random,
+//! single-use nonce with an expiry, stored in the database so every API
+//! process sharing it honours it. A registration whose attestation names a
+//! nonce must name one issued here, unexpired and unused; it is spent only
+//! once the attestation verifies, atomically, so of two registrations
+//! answering the same challenge exactly one succeeds.
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -23,7 +30,8 @@ use verity_core::{AttestationKind, EnclaveId, Oracle};
 use verity_crypto::nitro::NitroRoot;
 use verity_crypto::{Attestation, CryptoError, NitroCheck, PcrPolicy};
 use verity_store::{
-    AttestationRecord, AttestationStore, OracleRegistration, Repository, StoreError, now_ms,
+    AttestationRecord, AttestationStore, NonceStatus, OracleRegistration, Repository, StoreError,
+    now_ms,
 };
 
 use crate::error::ApiError;
@@ -70,6 +78,11 @@ pub struct AttestationConfig {
     pub ttl: Duration,
     /// Bearer token of the admin endpoints; `None` disables them.
     pub admin_token: Option<String>,
+    /// How long an issued nonce may be answered (`VERITY_ATTESTATION_NONCE_TTL`).
+    pub nonce_ttl: Duration,
+    /// Refuse Nitro documents that answer no nonce issued here
+    /// (`VERITY_ATTESTATION_REQUIRE_NONCE`).
+    pub require_nonce: bool,
 }
 
 impl Default for AttestationConfig {
@@ -80,6 +93,8 @@ impl Default for AttestationConfig {
             max_age: Duration::from_secs(5 * 60),
             ttl: Duration::from_secs(24 * 3600),
             admin_token: None,
+            nonce_ttl: Duration::from_secs(5 * 60),
+            require_nonce: false,
         }
     }
 }
@@ -105,6 +120,23 @@ pub struct Registered {
     /// The attestation as recorded.
     pub record: AttestationRecord,
 }
+
+/// A challenge handed out by [`AttestationService::issue_nonce`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedNonce {
+    /// The nonce, hex: put it in the attestation (Nitro: the NSM request's
+    /// `nonce`; dev: the statement's `nonce`).
+    pub nonce: String,
+    /// When it was issued (Unix ms).
+    pub issued_at_ms: u64,
+    /// When it stops being accepted (Unix ms).
+    pub expires_at_ms: u64,
+}
+
+/// Expired nonces are kept this long, so a late replay is told it is
+/// expired or used rather than unknown; then they are pruned.
+const NONCE_RETENTION_MS: u64 = 3_600_000;
 
 /// What a reload changed.
 #[derive(Debug, Clone, Serialize)]
@@ -157,8 +189,50 @@ fn read_policy(config: &AttestationConfig) -> Result<PcrPolicy, AttestationConfi
 }
 
 fn refused(code: &'static str, message: String) -> ApiError {
+    refused_as(StatusCode::BAD_REQUEST, code, message)
+}
+
+fn refused_as(status: StatusCode, code: &'static str, message: String) -> ApiError {
     metrics::counter!(m::ATTESTATIONS_REFUSED, "reason" => code).increment(1);
-    ApiError::bad_request(code, message)
+    ApiError::new(status, code, message)
+}
+
+/// Refuses a registration whose nonce is not [`NonceStatus::Fresh`].
+fn check_nonce(nonce: &[u8], status: NonceStatus) -> Result<(), ApiError> {
+    let shown = hex::encode(&nonce[..nonce.len().min(8)]);
+    match status {
+        NonceStatus::Fresh => Ok(()),
+        NonceStatus::Unknown => Err(refused(
+            "attestation_nonce_unknown",
+            format!(
+                "nonce {shown}… was not issued by this aggregator; \
+                 ask for one with POST /api/enclaves/nonce"
+            ),
+        )),
+        NonceStatus::Expired { expires_at_ms } => Err(refused(
+            "attestation_nonce_expired",
+            format!("nonce {shown}… expired at {expires_at_ms} (Unix ms); ask for a fresh one"),
+        )),
+        NonceStatus::Used {
+            used_at_ms,
+            used_by,
+        } => Err(refused_as(
+            StatusCode::CONFLICT,
+            "attestation_nonce_used",
+            format!(
+                "nonce {shown}… was already answered at {used_at_ms} (Unix ms) by {}: \
+                 a replayed attestation; ask for a fresh nonce",
+                used_by.as_deref().unwrap_or("another registration")
+            ),
+        )),
+    }
+}
+
+fn refused_crypto(e: CryptoError) -> ApiError {
+    match e {
+        CryptoError::Nitro(n) => refused(n.code(), format!("attestation refused: {n}")),
+        other => refused("bad_attestation", format!("attestation refused: {other}")),
+    }
 }
 
 impl AttestationService {
@@ -200,11 +274,33 @@ impl AttestationService {
         self.pcrs.read().expect("PCR policy lock").clone()
     }
 
+    /// Issues a fresh single-use nonce valid for the configured TTL, and
+    /// prunes nonces that expired long ago.
+    ///
+    /// # Errors
+    /// Storage failures.
+    pub async fn issue_nonce(&self) -> Result<IssuedNonce, ApiError> {
+        let nonce = verity_crypto::fresh_nonce();
+        let now = now_ms();
+        let expires_at_ms = now.saturating_add(self.config.nonce_ttl.as_millis() as u64);
+        self.store
+            .prune_nonces(now.saturating_sub(NONCE_RETENTION_MS))
+            .await?;
+        self.store.issue_nonce(&nonce, now, expires_at_ms).await?;
+        metrics::counter!(m::ATTESTATION_NONCES_ISSUED).increment(1);
+        Ok(IssuedNonce {
+            nonce: hex::encode(nonce),
+            issued_at_ms: now,
+            expires_at_ms,
+        })
+    }
+
     /// Verifies `attestation` for `enclave_id`, then stores the keys and the attestation.
     ///
     /// # Errors
-    /// 400 with a specific code when the attestation is refused (counted in
-    /// `verity_attestations_refused_total`); storage failures.
+    /// 400 with a specific code when the attestation is refused, 409
+    /// `attestation_nonce_used` when it answers a nonce already used (both
+    /// counted in `verity_attestations_refused_total`); storage failures.
     pub async fn register(
         &self,
         enclave_id: &EnclaveId,
@@ -223,6 +319,20 @@ impl AttestationService {
             ));
         }
         let now = now_ms();
+        // Cheap checks before the signature work: an unknown, expired or
+        // spent challenge is refused without verifying anything.
+        match attestation.claimed_nonce().map_err(refused_crypto)? {
+            Some(nonce) => check_nonce(&nonce, self.store.nonce_status(&nonce, now).await?)?,
+            None if self.config.require_nonce && kind == AttestationKind::Nitro => {
+                return Err(refused(
+                    "attestation_nonce_required",
+                    "this aggregator requires Nitro documents to answer a nonce it issued \
+                     (POST /api/enclaves/nonce, then request the document with it)"
+                        .into(),
+                ));
+            }
+            None => {}
+        }
         let pcrs = self.pcr_policy();
         let check = NitroCheck {
             root: &self.root,
@@ -233,10 +343,15 @@ impl AttestationService {
         };
         let verified = attestation
             .verify_with(enclave_id, &check)
-            .map_err(|e| match e {
-                CryptoError::Nitro(n) => refused(n.code(), format!("attestation refused: {n}")),
-                other => refused("bad_attestation", format!("attestation refused: {other}")),
-            })?;
+            .map_err(refused_crypto)?;
+        // Spent only now that the attestation holds, so a forged answer
+        // cannot burn someone else's challenge; atomic across processes.
+        if let Some(nonce) = &verified.nonce {
+            check_nonce(
+                nonce,
+                self.store.consume_nonce(nonce, enclave_id, now).await?,
+            )?;
+        }
         let document = serde_json::to_string(attestation)
             .map_err(|e| ApiError::bad_request("bad_attestation", e.to_string()))?;
         let (measurements, pcr0, document_ms) = match &verified.nitro {

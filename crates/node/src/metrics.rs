@@ -22,6 +22,8 @@ pub const JOBS_FAILED: &str = "verity_jobs_failed_total";
 pub const ATTESTATIONS_ACCEPTED: &str = "verity_attestations_accepted_total";
 /// Enclave attestations refused, by `reason`.
 pub const ATTESTATIONS_REFUSED: &str = "verity_attestations_refused_total";
+/// Attestation challenges issued (`POST /api/enclaves/nonce`).
+pub const ATTESTATION_NONCES_ISSUED: &str = "verity_attestation_nonces_issued_total";
 /// Enclave attestations revoked by a PCR allow-list reload.
 pub const ATTESTATIONS_REVOKED: &str = "verity_attestations_revoked_total";
 /// Reports refused because their key is not bound by a valid attestation, by `reason`.

@@ -43,6 +43,7 @@ fn service(f: &Fixture, mode: AttestationMode) -> AttestationService {
             max_age: Duration::from_secs(300),
             ttl: Duration::from_secs(3600),
             admin_token: None,
+            ..AttestationConfig::default()
         },
         f.repo.clone(),
         f.store.clone(),
@@ -187,4 +188,35 @@ async fn a_key_swapped_behind_the_attestation_is_not_attested() {
         svc.check_reporter(&unknown).await.unwrap_err().code,
         "unattested_enclave"
     );
+}
+
+#[tokio::test]
+async fn of_two_registrations_racing_for_one_nonce_exactly_one_wins() {
+    let f = fixture().await;
+    allow(&f, &["aa"]);
+    let svc = service(&f, AttestationMode::Dev);
+    for round in 0..10 {
+        let issued = svc.issue_nonce().await.unwrap();
+        let nonce = hex::decode(&issued.nonce).unwrap();
+        assert!(issued.expires_at_ms > issued.issued_at_ms);
+        let answer = |id: String| {
+            let id: EnclaveId = id.parse().unwrap();
+            let statement = DevAttestation::answering(
+                &id,
+                &EnclaveKeys::generate(),
+                now_ms(),
+                Some(nonce.clone()),
+            );
+            (id, Attestation::Dev(statement))
+        };
+        let (a, b) = (answer(format!("a-{round}")), answer(format!("b-{round}")));
+        let (ra, rb) = tokio::join!(svc.register(&a.0, &a.1), svc.register(&b.0, &b.1));
+        let codes: Vec<&str> = [&ra, &rb]
+            .iter()
+            .map(|r| r.as_ref().map_or_else(|e| e.code, |_| "ok"))
+            .collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, ["attestation_nonce_used", "ok"], "{codes:?}");
+    }
 }

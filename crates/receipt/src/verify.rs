@@ -4,8 +4,8 @@
 //! | check | what must hold |
 //! |---|---|
 //! | `version` | the schema version is [`RECEIPT_VERSION`] |
-//! | `attestations` | each enclave's attestation verifies for its id and binds its signing key |
-//! | `enclave-signatures` | each enclave report verifies with its enclave's key and is about this job, round and media |
+//! | `attestations` | each enclave's attestation verifies for its id and binds its signing key, with the registration's own code: a Nitro document chains to the pinned AWS root as of its timestamp, its signature holds and it binds the enclave's keys; its PCRs are checked against `--nitro-pcrs` when given, else shown |
+//! | `enclave-signatures` | each enclave report verifies with its enclave's key, is about this job, round and media, and claims no stronger attestation than its enclave's (`nitro` needs a Nitro document) |
 //! | `aggregator-signature` | the final report's digest and signature (and key, when one is given) |
 //! | `votes` | the votes are exactly the signed reports: digest, verdict, confidence, attestation |
 //! | `committee` | the signed committee record recomputes (rule, seed = job id, size, candidates' weights → members) and every vote is a member's |
@@ -18,8 +18,8 @@
 use std::collections::BTreeMap;
 
 use verity_core::committee::CommitteeRule;
-use verity_core::{Ballot, ConsensusRule, FinalReport, Sha256Digest};
-use verity_crypto::{verify_final_report, verify_report};
+use verity_core::{AttestationKind, Ballot, ConsensusRule, FinalReport, Sha256Digest};
+use verity_crypto::{NitroRoot, PcrPolicy, verify_final_report, verify_report};
 use verity_tlog::checkpoint::Checkpoint;
 use verity_tlog::note::NoteVerifier;
 use verity_tlog::proof::verify_inclusion;
@@ -37,6 +37,11 @@ pub struct VerifyOptions {
     pub aggregator_key: Option<[u8; 32]>,
     /// SHA-256 of the image the receipt should be about.
     pub image_sha256: Option<Sha256Digest>,
+    /// The PCR allow-list Nitro documents must satisfy; without it their
+    /// measurements are shown, not judged.
+    pub nitro_pcrs: Option<PcrPolicy>,
+    /// The Nitro trust anchor; `None` is the pinned AWS Nitro root G1.
+    pub nitro_root: Option<NitroRoot>,
 }
 
 /// A check that passed, with what it established.
@@ -132,11 +137,40 @@ pub fn verify_receipt(
     pass("version", RECEIPT_VERSION.to_owned());
 
     let mut keys = BTreeMap::new();
+    let pinned;
+    let root = match &options.nitro_root {
+        Some(root) => root,
+        None => {
+            pinned = NitroRoot::aws();
+            &pinned
+        }
+    };
+    let mut measured = Vec::new();
     for e in &receipt.enclaves {
-        let bound = e
+        let verified = e
             .attestation
-            .verify(&e.enclave_id)
+            .verify_offline(&e.enclave_id, root, options.nitro_pcrs.as_ref())
             .or_else(|err| fail("attestations", format!("{}: {err}", e.enclave_id)))?;
+        let bound = verified.keys;
+        if let Some(n) = &verified.nitro {
+            let pcr0 = n.document.pcr_hex(0);
+            measured.push(format!(
+                "{} nitro PCR0 {}… {} as of {} ms{}",
+                e.enclave_id,
+                &pcr0[..pcr0.len().min(16)],
+                if options.nitro_pcrs.is_some() {
+                    "allowed"
+                } else {
+                    "(not judged: no --nitro-pcrs)"
+                },
+                n.chain_verified_at_ms,
+                if n.debug {
+                    ", DEBUG MODE (host can read its memory)"
+                } else {
+                    ""
+                }
+            ));
+        }
         if bound.signing.as_slice() != e.signing_key.as_slice() {
             return fail(
                 "attestations",
@@ -146,7 +180,10 @@ pub fn verify_receipt(
                 ),
             );
         }
-        if keys.insert(e.enclave_id.clone(), bound.signing).is_some() {
+        if keys
+            .insert(e.enclave_id.clone(), (bound.signing, verified.kind))
+            .is_some()
+        {
             return fail("attestations", format!("{} is listed twice", e.enclave_id));
         }
     }
@@ -157,17 +194,35 @@ pub fn verify_receipt(
         .collect();
     pass(
         "attestations",
-        format!("{} enclave(s), kinds: {}", keys.len(), kinds.join(", ")),
+        format!(
+            "{} enclave(s), kinds: {}{}",
+            keys.len(),
+            kinds.join(", "),
+            if measured.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", measured.join("; "))
+            }
+        ),
     );
 
     for s in &receipt.enclave_reports {
         let r = &s.report;
-        let Some(key) = keys.get(&r.enclave_id) else {
+        let Some((key, kind)) = keys.get(&r.enclave_id) else {
             return fail(
                 "enclave-signatures",
                 format!("{} has no attested key in the receipt", r.enclave_id),
             );
         };
+        if r.attestation == AttestationKind::Nitro && *kind != AttestationKind::Nitro {
+            return fail(
+                "enclave-signatures",
+                format!(
+                    "report of {} claims a nitro attestation, its enclave's is {kind}",
+                    r.enclave_id
+                ),
+            );
+        }
         verify_report(key, s).or_else(|e| {
             fail(
                 "enclave-signatures",

@@ -4,12 +4,17 @@
 use verity_core::committee::{Candidate, CommitteeSelection};
 use verity_core::finalize::{RoundContext, assemble};
 use verity_core::*;
-use verity_crypto::{AggregatorKey, Attestation, DevAttestation, EnclaveKeys};
+use verity_crypto::{
+    AggregatorKey, Attestation, DevAttestation, EnclaveKeys, NitroAttestation, PcrPolicy, PcrSet,
+};
 use verity_receipt::entry::final_report_leaf;
 use verity_receipt::*;
 use verity_tlog::checkpoint::Checkpoint;
 use verity_tlog::note::NoteSigner;
 use verity_tlog::{MerkleTree, leaf_hash};
+
+#[path = "support/mint.rs"]
+mod mint;
 
 struct Fixture {
     receipt: Receipt,
@@ -53,6 +58,11 @@ fn committee(job: &JobId, members: &[&str]) -> CommitteeSelection {
 
 /// The seed's vector: REAL (0.9, 1000), REAL (0.8, 500), AI (0.7, 1500).
 fn fixture() -> Fixture {
+    fixture_with(|id, keys| Attestation::Dev(DevAttestation::issue(id, keys, 5)))
+}
+
+/// [`fixture`] with each enclave attested by `attest`; its reports claim that kind.
+fn fixture_with(attest: impl Fn(&EnclaveId, &EnclaveKeys) -> Attestation) -> Fixture {
     let job = JobId::generate();
     let standing = [
         ("enclave-1", Verdict::Real, 0.9, 1000),
@@ -65,12 +75,17 @@ fn fixture() -> Fixture {
     let mut ballots = Vec::new();
     for (id, verdict, reputation, stake) in standing {
         let keys = EnclaveKeys::generate();
-        let s = keys.sign_report(enclave_report(&job, id, verdict, 0.8));
         let eid: EnclaveId = id.parse().unwrap();
+        let attestation = attest(&eid, &keys);
+        let kind = attestation.kind();
+        let s = keys.sign_report(EnclaveReport {
+            attestation: kind,
+            ..enclave_report(&job, id, verdict, 0.8)
+        });
         enclaves.push(EnclaveInfo {
             enclave_id: eid.clone(),
             signing_key: keys.public().signing.to_vec(),
-            attestation: Attestation::Dev(DevAttestation::issue(&eid, &keys, 5)),
+            attestation,
         });
         ballots.push(Ballot {
             enclave_id: eid,
@@ -79,7 +94,7 @@ fn fixture() -> Fixture {
             reputation,
             stake,
             report_digest: s.report.digest(),
-            attestation: AttestationKind::DevInsecure,
+            attestation: kind,
         });
         signed.push(s);
         enclave_keys.push(keys);
@@ -157,6 +172,7 @@ fn options(f: &Fixture) -> VerifyOptions {
         log_key: Some(f.log_key.verifier()),
         aggregator_key: Some(f.aggregator.public()),
         image_sha256: Some(Sha256Digest::of(b"the image")),
+        ..VerifyOptions::default()
     }
 }
 
@@ -431,4 +447,228 @@ fn pinned_keys_and_the_image_are_enforced() {
     verify_receipt(&r, &unpinned, |_| {}).unwrap();
     assert_eq!(failing_check(&r, &options(&f)), "checkpoint-signature");
     let _ = leaf_hash(b"");
+}
+
+/// Unix ms of the minted documents (long ago: offline checks have no freshness window).
+const MINTED_AT: u64 = 1_700_000_000_000;
+
+fn nitro_claims(binding: &[u8]) -> mint::Claims<'_> {
+    mint::Claims {
+        timestamp_ms: MINTED_AT,
+        pcrs: [0xa0, 0xa1, 0xa2],
+        user_data: binding,
+        leaf_validity: None,
+    }
+}
+
+/// Each enclave attested by a document of `ca` binding its own id and keys.
+fn nitro_fixture(ca: &mint::TestCa) -> Fixture {
+    fixture_with(|id, keys| {
+        let public = keys.public();
+        let binding =
+            verity_crypto::nitro::key_binding(id.as_str(), &public.signing, &public.encryption);
+        Attestation::Nitro(NitroAttestation {
+            signing_key: public.signing.to_vec(),
+            encryption_key: public.encryption.to_vec(),
+            document: ca.document(&nitro_claims(&binding)),
+        })
+    })
+}
+
+fn nitro_options(f: &Fixture, ca: &mint::TestCa) -> VerifyOptions {
+    VerifyOptions {
+        nitro_root: Some(ca.root()),
+        ..options(f)
+    }
+}
+
+fn refusal(receipt: &Receipt, options: &VerifyOptions) -> VerifyError {
+    verify_receipt(receipt, options, |_| {}).expect_err("must be refused")
+}
+
+fn document_of(r: &mut Receipt, i: usize) -> &mut Vec<u8> {
+    let Attestation::Nitro(n) = &mut r.enclaves[i].attestation else {
+        panic!("a nitro fixture");
+    };
+    &mut n.document
+}
+
+#[test]
+fn nitro_attestations_in_a_receipt_verify_offline_with_the_registration_code() {
+    let ca = mint::TestCa::new();
+    let f = nitro_fixture(&ca);
+    let mut seen = Vec::new();
+    verify_receipt(&f.receipt, &nitro_options(&f, &ca), |c| {
+        seen.push(c.clone())
+    })
+    .unwrap();
+    let detail = &seen[1].detail;
+    assert_eq!(seen[1].name, "attestations");
+    assert!(detail.contains("kinds: nitro, nitro, nitro"), "{detail}");
+    assert!(
+        detail.contains(&format!("PCR0 {}… (not judged", "a0".repeat(8))),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!("as of {MINTED_AT} ms")),
+        "{detail}"
+    );
+    assert!(!detail.contains("DEBUG"), "{detail}");
+    // Through JSON (documents travel as hex) it still verifies.
+    let back: Receipt = serde_json::from_str(&serde_json::to_string(&f.receipt).unwrap()).unwrap();
+    verify_receipt(&back, &nitro_options(&f, &ca), |_| {}).unwrap();
+
+    // Against the pinned AWS root (the default), the test CA is untrusted.
+    let e = refusal(&f.receipt, &options(&f));
+    assert_eq!(e.check, "attestations");
+    assert!(e.reason.contains("untrusted certificate chain"), "{e}");
+
+    // With an allow-list, the PCRs are judged: allowed, or refused naming them.
+    let set = |p0: &str| PcrSet {
+        name: None,
+        pcr0: p0.repeat(48),
+        pcr1: "a1".repeat(48),
+        pcr2: "a2".repeat(48),
+        pcr8: None,
+    };
+    let mut o = nitro_options(&f, &ca);
+    o.nitro_pcrs = Some(PcrPolicy {
+        allowed: vec![set("a0")],
+        allow_debug: false,
+    });
+    let mut seen = Vec::new();
+    verify_receipt(&f.receipt, &o, |c| seen.push(c.clone())).unwrap();
+    assert!(seen[1].detail.contains("allowed as of"), "{:?}", seen[1]);
+    o.nitro_pcrs = Some(PcrPolicy {
+        allowed: vec![set("b0")],
+        allow_debug: false,
+    });
+    let e = refusal(&f.receipt, &o);
+    assert_eq!(e.check, "attestations");
+    assert!(
+        e.reason.contains("PCR0") && e.reason.contains(&"a0".repeat(48)),
+        "{e}"
+    );
+}
+
+#[test]
+fn tampered_nitro_documents_in_a_receipt_are_refused() {
+    let ca = mint::TestCa::new();
+    let f = nitro_fixture(&ca);
+    let o = nitro_options(&f, &ca);
+    let reason = |r: &Receipt| {
+        let e = refusal(r, &o);
+        assert_eq!(e.check, "attestations", "{e}");
+        e.reason
+    };
+
+    // One flipped signature byte (the last bytes of the document).
+    let mut r = f.receipt.clone();
+    let doc = document_of(&mut r, 0);
+    let last = doc.len() - 1;
+    doc[last] ^= 1;
+    assert!(
+        reason(&r).contains("signature does not verify"),
+        "{}",
+        reason(&r)
+    );
+
+    // One flipped payload byte: a PCR value (a run of 0xa2) changed.
+    let mut r = f.receipt.clone();
+    let doc = document_of(&mut r, 1);
+    let at = doc
+        .windows(48)
+        .position(|w| w.iter().all(|&b| b == 0xa2))
+        .unwrap();
+    doc[at] = 0xa3;
+    assert!(
+        reason(&r).contains("signature does not verify"),
+        "{}",
+        reason(&r)
+    );
+
+    // Another enclave's genuine document does not bind this enclave's keys.
+    let mut r = f.receipt.clone();
+    let other = document_of(&mut r, 2).clone();
+    *document_of(&mut r, 0) = other;
+    assert!(
+        reason(&r).contains("key binding mismatch"),
+        "{}",
+        reason(&r)
+    );
+
+    // A document dated after its leaf certificate expired.
+    let mut r = f.receipt.clone();
+    let Attestation::Nitro(n) = &r.enclaves[0].attestation else {
+        unreachable!()
+    };
+    let binding = verity_crypto::nitro::key_binding(
+        "enclave-1",
+        &n.signing_key.clone().try_into().unwrap(),
+        &n.encryption_key.clone().try_into().unwrap(),
+    );
+    *document_of(&mut r, 0) = ca.document(&mint::Claims {
+        leaf_validity: Some((MINTED_AT - 7_200_000, MINTED_AT - 1_000)),
+        ..nitro_claims(&binding)
+    });
+    assert!(reason(&r).contains("is valid from"), "{}", reason(&r));
+
+    // All-zero PCRs (a debug enclave) pass when not judged, flagged; an
+    // allow-list without the debug allowance refuses them.
+    let mut r = f.receipt.clone();
+    *document_of(&mut r, 0) = ca.document(&mint::Claims {
+        pcrs: [0, 0, 0],
+        ..nitro_claims(&binding)
+    });
+    let mut seen = Vec::new();
+    verify_receipt(&r, &o, |c| seen.push(c.clone())).unwrap();
+    assert!(seen[1].detail.contains("DEBUG MODE"), "{:?}", seen[1]);
+    let strict = VerifyOptions {
+        nitro_pcrs: Some(PcrPolicy::default()),
+        ..nitro_options(&f, &ca)
+    };
+    let e = refusal(&r, &strict);
+    assert!(e.reason.contains("debug-mode"), "{e}");
+
+    // A report claiming nitro for an enclave attested only as dev.
+    let dev = fixture();
+    let mut r = dev.receipt.clone();
+    let keys = &dev.enclave_keys[0];
+    r.enclave_reports[0] = keys.sign_report(EnclaveReport {
+        attestation: AttestationKind::Nitro,
+        ..r.enclave_reports[0].report.clone()
+    });
+    let e = refusal(&r, &options(&dev));
+    assert_eq!(e.check, "enclave-signatures", "{e}");
+    assert!(e.reason.contains("claims a nitro attestation"), "{e}");
+}
+
+#[test]
+fn a_real_aws_document_checks_against_the_pinned_root_as_of_its_time() {
+    // A genuine document from AWS hardware (2024) in a receipt: the chain to
+    // the pinned root holds as of its own timestamp and its signature
+    // verifies, so what refuses it is that it binds other keys, not its age.
+    let f = fixture();
+    let mut r = f.receipt.clone();
+    let keys = f.enclave_keys[0].public();
+    r.enclaves[0].attestation = Attestation::Nitro(NitroAttestation {
+        signing_key: keys.signing.to_vec(),
+        encryption_key: keys.encryption.to_vec(),
+        document: std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../crypto/tests/fixtures/nitro/sui_2024-11-14_debug_pcr34.cose"
+        ))
+        .unwrap(),
+    });
+    let e = refusal(&r, &options(&f));
+    assert_eq!(e.check, "attestations");
+    assert!(e.reason.contains("key binding mismatch"), "{e}");
+    // The same document with one signature byte flipped fails earlier.
+    let Attestation::Nitro(n) = &mut r.enclaves[0].attestation else {
+        unreachable!()
+    };
+    let last = n.document.len() - 1;
+    n.document[last] ^= 1;
+    let e = refusal(&r, &options(&f));
+    assert!(e.reason.contains("signature does not verify"), "{e}");
 }

@@ -1,5 +1,6 @@
 //! The [`AttestationStore`] port: verified enclave attestations, their
-//! measurements, expiry and revocation.
+//! measurements, expiry and revocation; and the single-use challenges
+//! (nonces) registrations answer.
 
 use async_trait::async_trait;
 use verity_core::{AttestationKind, EnclaveId};
@@ -40,6 +41,28 @@ impl AttestationRecord {
     }
 }
 
+/// What a nonce lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NonceStatus {
+    /// Issued, unexpired and not yet used ([`AttestationStore::consume_nonce`]:
+    /// and now spent by this call).
+    Fresh,
+    /// Never issued here (or pruned long after it expired).
+    Unknown,
+    /// Issued, but its time ran out before it was used.
+    Expired {
+        /// When it expired (Unix ms).
+        expires_at_ms: u64,
+    },
+    /// Already spent by a registration: presenting it again is a replay.
+    Used {
+        /// When it was spent (Unix ms).
+        used_at_ms: u64,
+        /// By which enclave.
+        used_by: Option<String>,
+    },
+}
+
 /// Where verified attestations are kept.
 #[async_trait]
 pub trait AttestationStore: Send + Sync {
@@ -54,4 +77,23 @@ pub trait AttestationStore: Send + Sync {
 
     /// Revokes an enclave's attestation; false when there is none or it is already revoked.
     async fn revoke_attestation(&self, id: &EnclaveId, at_ms: u64, reason: &str) -> Result<bool>;
+
+    /// Records a freshly issued nonce, valid until `expires_at_ms`.
+    async fn issue_nonce(&self, nonce: &[u8], issued_at_ms: u64, expires_at_ms: u64) -> Result<()>;
+
+    /// A nonce's status at `now_ms`, changing nothing.
+    async fn nonce_status(&self, nonce: &[u8], now_ms: u64) -> Result<NonceStatus>;
+
+    /// Spends `nonce` for `enclave` if it is [`NonceStatus::Fresh`] at
+    /// `now_ms`, atomically (of two concurrent calls, one wins, in every
+    /// process sharing the database); otherwise returns why not.
+    async fn consume_nonce(
+        &self,
+        nonce: &[u8],
+        enclave: &EnclaveId,
+        now_ms: u64,
+    ) -> Result<NonceStatus>;
+
+    /// Deletes nonces that expired before `before_ms`; returns how many.
+    async fn prune_nonces(&self, before_ms: u64) -> Result<u64>;
 }

@@ -48,7 +48,7 @@ pub mod select;
 pub mod sqlite;
 pub mod walrus;
 
-pub use attestation::{AttestationRecord, AttestationStore};
+pub use attestation::{AttestationRecord, AttestationStore, NonceStatus};
 pub use blob::{BlobId, BlobStore};
 pub use disputes::{
     DisputeRecord, DisputeRepository, EquivocationProof, EvidenceRecord, FinalizedReport,

@@ -324,3 +324,34 @@ async fn postgres_log_store_meets_the_contract() {
     verity_store::conformance::log_contract(&PgLogStore::new(db.clone()), &PgRepository::new(db))
         .await;
 }
+
+#[tokio::test]
+async fn postgres_nonce_is_spent_once_by_processes_racing_for_it() {
+    let Some(test_db) = kit::PgTestDb::create().await else {
+        return;
+    };
+    let open = || PgDb::connect(&test_db.url, 4, Duration::from_secs(5));
+    let (a, b) = (
+        PgAttestations::new(open().await.unwrap()),
+        PgAttestations::new(open().await.unwrap()),
+    );
+    let now = now_ms();
+    let enclave: EnclaveId = "e1".parse().unwrap();
+    for round in 0..20u8 {
+        let nonce = [round; 32];
+        a.issue_nonce(&nonce, now, now + 60_000).await.unwrap();
+        let (ra, rb) = tokio::join!(
+            a.consume_nonce(&nonce, &enclave, now + 1),
+            b.consume_nonce(&nonce, &enclave, now + 1)
+        );
+        let outcomes = [ra.unwrap(), rb.unwrap()];
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|s| **s == NonceStatus::Fresh)
+                .count(),
+            1,
+            "{outcomes:?}"
+        );
+    }
+}

@@ -336,3 +336,164 @@ async fn admin_endpoints_are_off_without_a_token_and_nitro_mode_needs_the_api_ro
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("VERITY_ATTESTATION=nitro"), "{stderr}");
 }
+
+async fn issue_nonce(server: &Server) -> Value {
+    let resp = client()
+        .post(server.url("/api/enclaves/nonce"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    resp.json().await.unwrap()
+}
+
+fn answering(id: &str, keys: &EnclaveKeys, nonce: &Value) -> Value {
+    let id: EnclaveId = id.parse().unwrap();
+    let nonce = hex::decode(nonce["nonce"].as_str().unwrap()).unwrap();
+    let attestation = Attestation::Dev(DevAttestation::answering(&id, keys, 1, Some(nonce)));
+    json!({ "enclaveId": id, "attestation": attestation })
+}
+
+#[tokio::test]
+async fn nonces_are_issued_here_answered_once_and_expire() {
+    let server = api_server(&[("VERITY_ATTESTATION_NONCE_TTL", "4s")]).await;
+    let keys = EnclaveKeys::generate();
+
+    let first = issue_nonce(&server).await;
+    assert_eq!(first["success"], true);
+    assert_eq!(first["nonce"].as_str().unwrap().len(), 64, "{first}");
+    assert_eq!(first["expiresInMs"], 4000, "{first}");
+    assert!(first["expiresAt"].is_string(), "{first}");
+    let second = issue_nonce(&server).await;
+    assert_ne!(first["nonce"], second["nonce"], "every nonce is fresh");
+
+    // Answered once: registered.
+    let registration = answering("enclave-1", &keys, &first);
+    let (status, body) = post(&server, "/api/enclaves/register", &registration).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["attestation"], "dev-insecure");
+
+    // The same registration replayed, or the nonce answered again by
+    // another enclave, is refused as a replay.
+    let (status, body) = post(&server, "/api/enclaves/register", &registration).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["success"], false);
+    assert_eq!(body["error"]["code"], "attestation_nonce_used", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("enclave-1"),
+        "names the first use: {body}"
+    );
+    let other = answering("enclave-2", &EnclaveKeys::generate(), &first);
+    let (status, body) = post(&server, "/api/enclaves/register", &other).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "attestation_nonce_used", "{body}");
+
+    // A nonce this aggregator never issued.
+    let made_up = json!({ "nonce": hex::encode([7u8; 32]) });
+    let (status, body) = post(
+        &server,
+        "/api/enclaves/register",
+        &answering("enclave-3", &keys, &made_up),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "attestation_nonce_unknown", "{body}");
+
+    // A statement that does not verify does not burn the nonce it names:
+    // the genuine answer still registers.
+    let keys2 = EnclaveKeys::generate();
+    let mut forged = answering("enclave-2", &keys2, &second);
+    forged["attestation"]["signature"] = hex::encode([0u8; 64]).into();
+    let (status, body) = post(&server, "/api/enclaves/register", &forged).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "bad_attestation", "{body}");
+    let (status, body) = post(
+        &server,
+        "/api/enclaves/register",
+        &answering("enclave-2", &keys2, &second),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // A real Nitro document that names a nonce (issued by someone else's
+    // verifier) is refused for that before any signature work.
+    let nitro = json!({
+        "enclaveId": "enclave-4",
+        "attestation": {
+            "kind": "nitro",
+            "signingKey": hex::encode(keys.public().signing),
+            "encryptionKey": hex::encode(keys.public().encryption),
+            "document": hex::encode(nitro_fixture("eternis_2024-09-09_debug_nonce")),
+        }
+    });
+    let (status, body) = post(&server, "/api/enclaves/register", &nitro).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "attestation_nonce_unknown", "{body}");
+
+    // Unanswered, a nonce expires. (Waiting for time to pass, not for work.)
+    let late = issue_nonce(&server).await;
+    tokio::time::sleep(Duration::from_millis(
+        late["expiresInMs"].as_u64().unwrap() + 250,
+    ))
+    .await;
+    let (status, body) = post(
+        &server,
+        "/api/enclaves/register",
+        &answering("enclave-5", &keys, &late),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "attestation_nonce_expired", "{body}");
+
+    let text = metrics(&server).await;
+    assert_eq!(
+        metric(&text, "verity_attestation_nonces_issued_total"),
+        3.0,
+        "{text}"
+    );
+    for (reason, count) in [
+        ("attestation_nonce_used", 2.0),
+        ("attestation_nonce_unknown", 2.0),
+        ("attestation_nonce_expired", 1.0),
+    ] {
+        assert_eq!(
+            metric(
+                &text,
+                &format!("verity_attestations_refused_total{{reason=\"{reason}\"}}")
+            ),
+            count,
+            "{reason}: {text}"
+        );
+    }
+    // Only the two answered registrations stand.
+    let oracles = server.oracles().await;
+    assert_eq!(oracles["oracles"].as_array().unwrap().len(), 2, "{oracles}");
+}
+
+#[tokio::test]
+async fn an_aggregator_can_require_nitro_documents_to_answer_its_nonce() {
+    let server = api_server(&[
+        ("VERITY_ATTESTATION", "nitro"),
+        ("VERITY_ATTESTATION_REQUIRE_NONCE", "true"),
+    ])
+    .await;
+    let keys = EnclaveKeys::generate();
+    let nitro = json!({
+        "enclaveId": "enclave-1",
+        "attestation": {
+            "kind": "nitro",
+            "signingKey": hex::encode(keys.public().signing),
+            "encryptionKey": hex::encode(keys.public().encryption),
+            "document": hex::encode(nitro_fixture("sui_2024-11-14_debug_pcr34")),
+        }
+    });
+    let (status, body) = post(&server, "/api/enclaves/register", &nitro).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"]["code"], "attestation_nonce_required",
+        "{body}"
+    );
+}

@@ -1,6 +1,9 @@
-//! Remote enclaves: `POST /api/enclaves/register` and `POST /api/enclaves/started`;
-//! `POST /api/admin/attestation/reload`.
+//! Remote enclaves: `POST /api/enclaves/nonce`, `POST /api/enclaves/register`
+//! and `POST /api/enclaves/started`; `POST /api/admin/attestation/reload`.
 //!
+//! A nonce is a fresh single-use challenge with an expiry: an enclave puts it
+//! in its attestation (the Nitro document's `nonce`, or a dev statement's),
+//! and registration accepts it once, unexpired, from this aggregator only.
 //! Registration takes `{enclaveId, attestation}` (a `verity_crypto::Attestation`
 //! document, `dev` or `nitro`): the attestation is verified under the
 //! aggregator's attestation mode and the keys it binds are stored, with the
@@ -28,13 +31,39 @@ struct Registration {
     attestation: Attestation,
 }
 
+/// `POST /api/enclaves/nonce`: a fresh single-use attestation challenge.
+#[utoipa::path(post, path = "/api/enclaves/nonce", tag = "enclaves",
+    summary = "Issue a fresh single-use nonce for an enclave's next attestation",
+    description = "32 random bytes, hex, accepted once by `POST /api/enclaves/register` until \
+        `expiresAt` (`VERITY_ATTESTATION_NONCE_TTL`). Registering an attestation that names a nonce \
+        not issued here is refused (400 `attestation_nonce_unknown`), as is an expired one (400 \
+        `attestation_nonce_expired`) or one already answered (409 `attestation_nonce_used`).",
+    responses(
+        (status = 201, description = "Issued", body = crate::http::openapi::NonceIssued)))]
+pub(super) async fn nonce(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let issued = state.attest.issue_nonce().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "success": true,
+            "nonce": issued.nonce,
+            "issuedAt": super::jobs::iso(issued.issued_at_ms),
+            "expiresAt": super::jobs::iso(issued.expires_at_ms),
+            "expiresInMs": issued.expires_at_ms.saturating_sub(issued.issued_at_ms),
+        })),
+    ))
+}
+
 /// `POST /api/enclaves/register`.
 #[utoipa::path(post, path = "/api/enclaves/register", tag = "enclaves",
     summary = "Register an enclave with an attestation that binds its keys",
     request_body(content = crate::http::openapi::Registration, content_type = "application/json"),
     responses(
         (status = 200, description = "Registered (or re-registered)", body = crate::http::openapi::Registered),
-        (status = 400, description = "Malformed, or the attestation does not verify", body = crate::http::openapi::ErrorBody)))]
+        (status = 400, description = "Malformed, or the attestation does not verify, or its nonce is unknown or expired", body = crate::http::openapi::ErrorBody),
+        (status = 409, description = "The attestation answers a nonce already used (`attestation_nonce_used`: a replay)", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn register(
     State(state): State<AppState>,
     body: Bytes,

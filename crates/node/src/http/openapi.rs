@@ -46,6 +46,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         super::jobs::retry_job,
         super::jobs::oracles,
         super::reports::submit_report,
+        super::enclaves::nonce,
         super::enclaves::register,
         super::enclaves::started,
         super::enclaves::reload,
@@ -78,7 +79,7 @@ pub const DOCS_PATH: &str = "/api/docs";
         Verdict, DetectorVerdict, AttestationKind, FinalReport, ConsensusMetadata, Vote,
         ModelSummary, EvidenceItem, SignedReport, EnclaveReport, DetectorResult, ReportsView,
         RetryAccepted, OraclesView, OracleView, ReportAccepted, Registration, Attestation,
-        Registered, StartedNotice, Accepted, Health, Ready, ReadyChecks, Check,
+        Registered, NonceIssued, StartedNotice, Accepted, Health, Ready, ReadyChecks, Check,
         CommitteeSelection, CommitteeCandidate,
     )),
     modifiers(&Aliases),
@@ -605,6 +606,24 @@ pub struct Attestation {
     issued_at_ms: u64,
     /// Ed25519 signature over the statement, hex.
     signature: String,
+    /// The nonce from `POST /api/enclaves/nonce` it answers, hex (signed with the rest).
+    nonce: Option<String>,
+}
+
+/// `POST /api/enclaves/nonce` → 201.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NonceIssued {
+    /// Always true.
+    success: bool,
+    /// 32 random bytes, hex.
+    nonce: String,
+    /// When it was issued.
+    issued_at: String,
+    /// When it stops being accepted.
+    expires_at: String,
+    /// Milliseconds from issue to expiry.
+    expires_in_ms: u64,
 }
 
 /// `POST /api/enclaves/register` → 200.

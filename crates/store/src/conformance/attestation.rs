@@ -4,7 +4,7 @@
 use serde_json::json;
 use verity_core::AttestationKind;
 
-use crate::attestation::{AttestationRecord, AttestationStore};
+use crate::attestation::{AttestationRecord, AttestationStore, NonceStatus};
 
 fn record(id: &str, kind: AttestationKind, verified_at_ms: u64) -> AttestationRecord {
     AttestationRecord {
@@ -83,4 +83,74 @@ pub async fn attestation_contract(store: &dyn AttestationStore) {
     let got = store.attestation(&e1).await.unwrap().unwrap();
     assert_eq!(got, renewed);
     assert!(got.is_valid_at(5_500));
+
+    nonce_contract(store).await;
+}
+
+/// Nonces: issued once, spent once, expire, pruned.
+async fn nonce_contract(store: &dyn AttestationStore) {
+    let e1: verity_core::EnclaveId = "e1".parse().unwrap();
+    let e2: verity_core::EnclaveId = "e2".parse().unwrap();
+    let (a, b, c) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+    assert_eq!(
+        store.nonce_status(&a, 0).await.unwrap(),
+        NonceStatus::Unknown
+    );
+    assert_eq!(
+        store.consume_nonce(&a, &e1, 0).await.unwrap(),
+        NonceStatus::Unknown,
+        "a nonce never issued cannot be spent"
+    );
+    store.issue_nonce(&a, 1_000, 2_000).await.unwrap();
+    store.issue_nonce(&b, 1_000, 2_000).await.unwrap();
+    store.issue_nonce(&c, 1_000, 9_000).await.unwrap();
+    assert!(
+        store.issue_nonce(&a, 1_000, 2_000).await.is_err(),
+        "a nonce is issued once"
+    );
+    assert_eq!(
+        store.nonce_status(&a, 1_500).await.unwrap(),
+        NonceStatus::Fresh
+    );
+    assert_eq!(
+        store.consume_nonce(&a, &e1, 1_500).await.unwrap(),
+        NonceStatus::Fresh,
+        "spent now"
+    );
+    let used = NonceStatus::Used {
+        used_at_ms: 1_500,
+        used_by: Some("e1".into()),
+    };
+    assert_eq!(store.nonce_status(&a, 1_600).await.unwrap(), used);
+    assert_eq!(
+        store.consume_nonce(&a, &e2, 1_600).await.unwrap(),
+        used,
+        "a replay is refused and names the first use"
+    );
+    assert_eq!(
+        store.consume_nonce(&b, &e1, 2_000).await.unwrap(),
+        NonceStatus::Expired {
+            expires_at_ms: 2_000
+        },
+        "a nonce is dead at its expiry"
+    );
+    assert_eq!(
+        store.nonce_status(&b, 2_500).await.unwrap(),
+        NonceStatus::Expired {
+            expires_at_ms: 2_000
+        }
+    );
+    assert_eq!(store.prune_nonces(3_000).await.unwrap(), 2, "a and b");
+    assert_eq!(
+        store.nonce_status(&a, 3_000).await.unwrap(),
+        NonceStatus::Unknown
+    );
+    assert_eq!(
+        store.nonce_status(&c, 3_000).await.unwrap(),
+        NonceStatus::Fresh
+    );
+    assert_eq!(
+        store.consume_nonce(&c, &e2, 3_000).await.unwrap(),
+        NonceStatus::Fresh
+    );
 }

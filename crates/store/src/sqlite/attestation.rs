@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use verity_core::{AttestationKind, EnclaveId};
 
 use super::SqliteDb;
-use crate::attestation::{AttestationRecord, AttestationStore};
+use crate::attestation::{AttestationRecord, AttestationStore, NonceStatus};
 use crate::{Result, StoreError};
 
 /// Attestations on a [`SqliteDb`].
@@ -109,5 +109,71 @@ impl AttestationStore for SqliteAttestations {
         .execute(&self.db.writer)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn issue_nonce(&self, nonce: &[u8], issued_at_ms: u64, expires_at_ms: u64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO attestation_nonces (nonce, issued_at, expires_at) VALUES (?, ?, ?)",
+        )
+        .bind(hex::encode(nonce))
+        .bind(ms(issued_at_ms))
+        .bind(ms(expires_at_ms))
+        .execute(&self.db.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn nonce_status(&self, nonce: &[u8], now_ms: u64) -> Result<NonceStatus> {
+        let row = sqlx::query(
+            "SELECT expires_at, used_at, used_by FROM attestation_nonces WHERE nonce = ?",
+        )
+        .bind(hex::encode(nonce))
+        .fetch_optional(&self.db.writer)
+        .await?;
+        let Some(row) = row else {
+            return Ok(NonceStatus::Unknown);
+        };
+        let expires_at_ms = row.try_get::<i64, _>("expires_at")?.max(0) as u64;
+        Ok(match row.try_get::<Option<i64>, _>("used_at")? {
+            Some(used_at) => NonceStatus::Used {
+                used_at_ms: used_at.max(0) as u64,
+                used_by: row.try_get("used_by")?,
+            },
+            None if now_ms >= expires_at_ms => NonceStatus::Expired { expires_at_ms },
+            None => NonceStatus::Fresh,
+        })
+    }
+
+    async fn consume_nonce(
+        &self,
+        nonce: &[u8],
+        enclave: &EnclaveId,
+        now_ms: u64,
+    ) -> Result<NonceStatus> {
+        let spent = sqlx::query(
+            "UPDATE attestation_nonces SET used_at = ?, used_by = ? WHERE nonce = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(ms(now_ms))
+        .bind(enclave.as_str())
+        .bind(hex::encode(nonce))
+        .bind(ms(now_ms))
+        .execute(&self.db.writer)
+        .await?;
+        if spent.rows_affected() == 1 {
+            return Ok(NonceStatus::Fresh);
+        }
+        match self.nonce_status(nonce, now_ms).await? {
+            // Only if the clock went back between the two statements: refuse, never guess.
+            NonceStatus::Fresh => Err(StoreError::Conflict("nonce spent concurrently".into())),
+            other => Ok(other),
+        }
+    }
+
+    async fn prune_nonces(&self, before_ms: u64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM attestation_nonces WHERE expires_at < ?")
+            .bind(ms(before_ms))
+            .execute(&self.db.writer)
+            .await?;
+        Ok(done.rows_affected())
     }
 }
