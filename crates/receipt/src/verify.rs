@@ -184,10 +184,15 @@ pub fn verify_receipt(
             );
         }
     }
+    let nautilus = receipt
+        .enclave_reports
+        .iter()
+        .filter(|s| s.nautilus_signature.is_some())
+        .count();
     pass(
         "enclave-signatures",
         format!(
-            "{} report(s) signed by their attested keys",
+            "{} report(s) signed by their attested keys ({nautilus} also in the Sui Nautilus layout)",
             receipt.enclave_reports.len()
         ),
     );
