@@ -232,6 +232,12 @@ fn every_field_tampered_in_turn_is_refused_by_its_check() {
         ("enclave signature", "enclave-signatures", |r| {
             r.enclave_reports[1].signature[7] ^= 0x40
         }),
+        ("enclave Nautilus signature", "enclave-signatures", |r| {
+            r.enclave_reports[0]
+                .nautilus_signature
+                .as_mut()
+                .expect("reports are signed in the Nautilus layout too")[5] ^= 0x02
+        }),
         (
             "an enclave without attestation",
             "enclave-signatures",
