@@ -292,8 +292,7 @@ fn execute(chain: &mut Chain, variables: &Value) -> Result<Value, String> {
     };
     let signature = UserSignature::from_base64(signature.as_str().unwrap_or(""))
         .map_err(|e| format!("signature: {e}"))?;
-    let UserSignature::Simple(simple @ SimpleSignature::Ed25519 { public_key, .. }) = &signature
-    else {
+    let UserSignature::Simple(SimpleSignature::Ed25519 { public_key, .. }) = &signature else {
         return Err("only Ed25519 signatures are accepted here".into());
     };
     if public_key.derive_address() != tx.sender {
@@ -304,7 +303,7 @@ fn execute(chain: &mut Chain, variables: &Value) -> Result<Value, String> {
         ));
     }
     SimpleVerifier
-        .verify_transaction(&tx, simple)
+        .verify_transaction(&tx, &signature)
         .map_err(|e| format!("invalid signature: {e}"))?;
 
     let s = chain.setup.clone();

@@ -1,45 +1,37 @@
 //! The anchoring key file.
 //!
-//! One line, either the Base64 of `0x00 || 32-byte seed` (an entry of
-//! `~/.sui/sui_config/sui.keystore`, or `sui keytool convert` output's
-//! `base64WithFlag`) or 64 hex digits of the seed. Only Ed25519 keys.
+//! One line: a `suiprivkey1…` string (`sui keytool export`), the Base64 of
+//! `0x00 || 32-byte seed` (an entry of `~/.sui/sui_config/sui.keystore`), or
+//! 64 hex digits of the seed. Only Ed25519 keys. Decoding of the Sui
+//! formats is `sui-crypto`'s.
 
 use std::path::Path;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as B64;
 use sui_crypto::ed25519::Ed25519PrivateKey;
 
 use crate::AnchorError;
 
-/// Parses a key in the file format above.
+/// Parses a key in one of the formats above.
 ///
 /// # Errors
-/// [`AnchorError::Key`] when it is neither format or not an Ed25519 key.
+/// [`AnchorError::Key`] when it is none of them or not an Ed25519 key.
 pub fn parse_key(text: &str) -> Result<Ed25519PrivateKey, AnchorError> {
     let text = text.trim();
+    if text.starts_with("suiprivkey") {
+        return Ed25519PrivateKey::from_suiprivkey(text)
+            .map_err(|e| AnchorError::Key(format!("suiprivkey: {e}")));
+    }
     if text.len() == 64
         && let Ok(seed) = hex::decode(text)
     {
         let seed: [u8; 32] = seed.try_into().expect("64 hex digits are 32 bytes");
         return Ok(Ed25519PrivateKey::new(seed));
     }
-    let bytes = B64.decode(text).map_err(|_| {
-        AnchorError::Key("expected Base64 of flag||seed (sui.keystore) or 64 hex digits".into())
-    })?;
-    match bytes.split_first() {
-        Some((0x00, seed)) if seed.len() == 32 => {
-            let seed: [u8; 32] = seed.try_into().expect("checked length");
-            Ok(Ed25519PrivateKey::new(seed))
-        }
-        Some((flag, rest)) if rest.len() == 32 => Err(AnchorError::Key(format!(
-            "signature scheme flag {flag:#04x} is not Ed25519 (0x00)"
-        ))),
-        _ => Err(AnchorError::Key(format!(
-            "expected 33 bytes (flag || seed), got {}",
-            bytes.len()
-        ))),
-    }
+    Ed25519PrivateKey::from_base64(text).map_err(|e| {
+        AnchorError::Key(format!(
+            "expected suiprivkey1…, Base64 of flag||seed (sui.keystore) or 64 hex digits: {e}"
+        ))
+    })
 }
 
 /// Reads the key file at `path`, refusing one readable by group or others.
@@ -74,23 +66,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_formats_give_the_same_key() {
+    fn every_format_gives_the_same_key() {
         let seed = [7u8; 32];
-        let mut flagged = vec![0u8];
-        flagged.extend_from_slice(&seed);
-        let a = parse_key(&B64.encode(&flagged)).unwrap();
-        let b = parse_key(&hex::encode(seed)).unwrap();
-        assert_eq!(a.public_key(), b.public_key());
+        let key = Ed25519PrivateKey::new(seed);
+        let bech32 = key.to_suiprivkey().unwrap();
+        assert!(bech32.starts_with("suiprivkey1"));
+        for text in [hex::encode(seed), key.to_base64(), bech32] {
+            let parsed = parse_key(&format!("{text}\n")).unwrap();
+            assert_eq!(parsed.public_key(), key.public_key(), "{text}");
+        }
     }
 
     #[test]
     fn other_schemes_and_garbage_are_refused() {
+        use base64::Engine as _;
         let mut secp = vec![1u8];
         secp.extend_from_slice(&[7u8; 32]);
-        let err = parse_key(&B64.encode(&secp)).unwrap_err().to_string();
-        assert!(err.contains("not Ed25519"), "{err}");
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&secp);
+        assert!(matches!(parse_key(&b64), Err(AnchorError::Key(_))));
         assert!(parse_key("not a key").is_err());
-        assert!(parse_key(&B64.encode([0u8; 10])).is_err());
+        assert!(parse_key("suiprivkey1qqqq").is_err());
     }
 
     #[cfg(unix)]
