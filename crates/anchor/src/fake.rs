@@ -193,7 +193,11 @@ fn gql_error(message: impl Into<String>) -> Response {
 }
 
 fn unavailable() -> Response {
-    (StatusCode::SERVICE_UNAVAILABLE, "fake node: induced failure").into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "fake node: induced failure",
+    )
+        .into_response()
 }
 
 async fn graphql(State(chain): State<Arc<Mutex<Chain>>>, body: axum::body::Bytes) -> Response {
@@ -276,9 +280,11 @@ fn execute(chain: &mut Chain, variables: &Value) -> Result<Value, String> {
         .get("tx")
         .and_then(Value::as_str)
         .ok_or("missing transactionDataBcs")?;
-    let bytes = B64.decode(tx_b64).map_err(|e| format!("transactionDataBcs: {e}"))?;
-    let tx: Transaction =
-        bcs::from_bytes(&bytes).map_err(|e| format!("transactionDataBcs is not a transaction: {e}"))?;
+    let bytes = B64
+        .decode(tx_b64)
+        .map_err(|e| format!("transactionDataBcs: {e}"))?;
+    let tx: Transaction = bcs::from_bytes(&bytes)
+        .map_err(|e| format!("transactionDataBcs is not a transaction: {e}"))?;
     let digest = tx.digest().to_string();
     if let Some(effects) = chain.executed.get(&digest) {
         return Ok(effects.clone());
@@ -327,7 +333,9 @@ fn execute(chain: &mut Chain, variables: &Value) -> Result<Value, String> {
     let [Command::MoveCall(call)] = ptb.commands.as_slice() else {
         return Err("expected exactly one Move call".into());
     };
-    if call.package != s.package || call.module.as_str() != MODULE || call.function.as_str() != FUNCTION
+    if call.package != s.package
+        || call.module.as_str() != MODULE
+        || call.function.as_str() != FUNCTION
     {
         return Err(format!(
             "unexpected call {}::{}::{}",
@@ -347,7 +355,10 @@ fn execute(chain: &mut Chain, variables: &Value) -> Result<Value, String> {
         }
     };
     if call.arguments.len() != 5 {
-        return Err(format!("anchor takes 5 arguments, got {}", call.arguments.len()));
+        return Err(format!(
+            "anchor takes 5 arguments, got {}",
+            call.arguments.len()
+        ));
     }
     if shared(input(0)?) != Some((s.registry.0, s.registry.1, true)) {
         return Err("argument 0 must be the registry, shared and mutable".into());

@@ -96,7 +96,10 @@ impl GraphQlClient {
             .await
             .map_err(|e| AnchorError::Transport(e.to_string()))?;
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            return Err(AnchorError::Transport(format!("HTTP {status}: {}", clip(&text))));
+            return Err(AnchorError::Transport(format!(
+                "HTTP {status}: {}",
+                clip(&text)
+            )));
         }
         let body: Value = serde_json::from_str(&text).map_err(|_| {
             AnchorError::Protocol(format!("HTTP {status}, not JSON: {}", clip(&text)))
@@ -111,7 +114,10 @@ impl GraphQlClient {
             return Err(AnchorError::Rejected(messages.join("; ")));
         }
         if !status.is_success() {
-            return Err(AnchorError::Rejected(format!("HTTP {status}: {}", clip(&text))));
+            return Err(AnchorError::Rejected(format!(
+                "HTTP {status}: {}",
+                clip(&text)
+            )));
         }
         body.get("data")
             .cloned()
@@ -148,8 +154,9 @@ impl GraphQlClient {
         let registry_json = object("registry", registry)?;
         let owner = registry_json.get("owner").unwrap_or(&Value::Null);
         let registry_initial_version = match owner.get("__typename").and_then(Value::as_str) {
-            Some("Shared") => number(owner.get("initialSharedVersion"))
-                .ok_or_else(|| AnchorError::Protocol("registry without initialSharedVersion".into()))?,
+            Some("Shared") => number(owner.get("initialSharedVersion")).ok_or_else(|| {
+                AnchorError::Protocol("registry without initialSharedVersion".into())
+            })?,
             other => {
                 return Err(AnchorError::Config(format!(
                     "registry {registry} is not a shared object (owner {})",
@@ -157,8 +164,9 @@ impl GraphQlClient {
                 )));
             }
         };
-        let reference_gas_price = number(data.get("epoch").and_then(|e| e.get("referenceGasPrice")))
-            .ok_or_else(|| AnchorError::Protocol("no referenceGasPrice".into()))?;
+        let reference_gas_price =
+            number(data.get("epoch").and_then(|e| e.get("referenceGasPrice")))
+                .ok_or_else(|| AnchorError::Protocol("no referenceGasPrice".into()))?;
         Ok(ChainObjects {
             registry_initial_version,
             cap: object_ref(object("cap", cap)?, cap)?,
@@ -183,7 +191,9 @@ impl GraphQlClient {
             .get("executeTransaction")
             .and_then(|r| r.get("effects"))
             .filter(|e| !e.is_null())
-            .ok_or_else(|| AnchorError::Protocol("executeTransaction returned no effects".into()))?;
+            .ok_or_else(|| {
+                AnchorError::Protocol("executeTransaction returned no effects".into())
+            })?;
         let digest = effects
             .get("digest")
             .and_then(Value::as_str)
@@ -236,9 +246,6 @@ fn object_ref(v: &Value, id: Address) -> Result<ObjectRef, AnchorError> {
 }
 
 fn clip(text: &str) -> &str {
-    let end = text
-        .char_indices()
-        .nth(300)
-        .map_or(text.len(), |(i, _)| i);
+    let end = text.char_indices().nth(300).map_or(text.len(), |(i, _)| i);
     &text[..end]
 }

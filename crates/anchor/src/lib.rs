@@ -21,9 +21,9 @@ mod sui;
 pub mod tx;
 
 pub use error::AnchorError;
+pub use sui::{SuiAnchor, SuiAnchorConfig};
 /// A Sui address or object id (`0x` + 64 hex digits).
 pub use sui_sdk_types::Address;
-pub use sui::{SuiAnchor, SuiAnchorConfig};
 
 use async_trait::async_trait;
 

@@ -95,7 +95,8 @@ impl AnchorTx {
                 .iter()
                 .map(|g| ObjectInput::owned(g.id, g.version, g.digest)),
         );
-        tx.try_build().map_err(|e| AnchorError::Build(e.to_string()))
+        tx.try_build()
+            .map_err(|e| AnchorError::Build(e.to_string()))
     }
 }
 

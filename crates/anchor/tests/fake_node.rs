@@ -13,7 +13,9 @@ const SEED: &str = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e
 
 async fn setup(seed: &str) -> (FakeSuiNode, SuiAnchor) {
     let owner = address_of(&parse_key(SEED).unwrap());
-    let node = FakeSuiNode::start(FakeSetup::for_sender(owner)).await.unwrap();
+    let node = FakeSuiNode::start(FakeSetup::for_sender(owner))
+        .await
+        .unwrap();
     let s = node.setup();
     let mut config = SuiAnchorConfig::new(node.url(), s.package, s.registry.0, s.cap.id, s.gas.id);
     config.chain = "sui:localnet".into();
@@ -63,7 +65,11 @@ async fn a_lost_reply_resubmits_the_same_transaction_once_executed() {
     let (node, anchor) = setup(SEED).await;
     node.lose_next_replies(1);
     let anchored = anchor.anchor(&checkpoint(5)).await.unwrap();
-    assert_eq!(node.executions(), 1, "the resubmission must not execute twice");
+    assert_eq!(
+        node.executions(),
+        1,
+        "the resubmission must not execute twice"
+    );
     assert_eq!(node.anchors().len(), 1);
     assert_eq!(node.anchors()[0].digest, anchored.tx_digest);
 }
@@ -115,5 +121,8 @@ async fn an_unknown_object_is_a_configuration_error() {
     config.attempts = 1;
     let anchor = SuiAnchor::new(config, parse_key(SEED).unwrap()).unwrap();
     let err = anchor.anchor(&checkpoint(1)).await.unwrap_err().to_string();
-    assert!(err.contains("gas object") && err.contains("does not exist"), "{err}");
+    assert!(
+        err.contains("gas object") && err.contains("does not exist"),
+        "{err}"
+    );
 }

@@ -32,7 +32,11 @@ fn anchor_transactions_match_the_typescript_sdk_byte_for_byte() {
         let name = case["name"].as_str().unwrap();
         let key = parse_key(case["seed"].as_str().unwrap()).unwrap();
         let sender = address_of(&key);
-        assert_eq!(sender.to_string(), case["sender"].as_str().unwrap(), "{name}: sender");
+        assert_eq!(
+            sender.to_string(),
+            case["sender"].as_str().unwrap(),
+            "{name}: sender"
+        );
         let root: [u8; 32] = hex::decode(case["rootHash"].as_str().unwrap())
             .unwrap()
             .try_into()
@@ -51,9 +55,21 @@ fn anchor_transactions_match_the_typescript_sdk_byte_for_byte() {
             },
         };
         let signed = sign(&tx.build().unwrap(), &key).unwrap();
-        assert_eq!(signed.tx_bytes, case["txBytes"].as_str().unwrap(), "{name}: tx bytes");
-        assert_eq!(signed.digest, case["digest"].as_str().unwrap(), "{name}: digest");
-        assert_eq!(signed.signature, case["signature"].as_str().unwrap(), "{name}: signature");
+        assert_eq!(
+            signed.tx_bytes,
+            case["txBytes"].as_str().unwrap(),
+            "{name}: tx bytes"
+        );
+        assert_eq!(
+            signed.digest,
+            case["digest"].as_str().unwrap(),
+            "{name}: digest"
+        );
+        assert_eq!(
+            signed.signature,
+            case["signature"].as_str().unwrap(),
+            "{name}: signature"
+        );
     }
 }
 

@@ -29,8 +29,8 @@ pub struct AnchorArgs {
     /// Chain name recorded with anchors and shown in receipts.
     #[arg(long, env = "VERITY_SUI_CHAIN", default_value = "sui:testnet")]
     pub sui_chain: String,
-    /// File with the sender's Ed25519 key (Base64 flag||seed as in
-    /// sui.keystore, or 64 hex digits), mode 0600.
+    /// File with the sender's Ed25519 key (`suiprivkey1…`, Base64
+    /// flag||seed as in sui.keystore, or 64 hex digits), mode 0600.
     #[arg(long, env = "VERITY_SUI_KEY_FILE")]
     pub sui_key_file: Option<PathBuf>,
     /// The published `verity` Move package id.
@@ -76,7 +76,10 @@ impl AnchorArgs {
             text.parse()
                 .map_err(|e| anyhow::anyhow!("{setting}: {text:?} is not a Sui object id: {e}"))
         };
-        let url = required(&self.sui_graphql_url, "VERITY_SUI_GRAPHQL_URL (--sui-graphql-url)")?;
+        let url = required(
+            &self.sui_graphql_url,
+            "VERITY_SUI_GRAPHQL_URL (--sui-graphql-url)",
+        )?;
         let mut config = SuiAnchorConfig::new(
             url,
             id(&self.sui_package, "VERITY_SUI_PACKAGE (--sui-package)")?,

@@ -78,7 +78,11 @@ pub async fn run(ledger: Arc<Ledger>, chain: Arc<dyn ChainAnchor>, shutdown: Can
     }
 }
 
-async fn anchor_one(store: &dyn LogStore, chain: &dyn ChainAnchor, cp: &StoredCheckpoint) -> Outcome {
+async fn anchor_one(
+    store: &dyn LogStore,
+    chain: &dyn ChainAnchor,
+    cp: &StoredCheckpoint,
+) -> Outcome {
     match store.latest_anchor().await {
         Ok(Some(a)) if a.size >= cp.size => return Outcome::Anchored,
         Ok(_) => {}

@@ -90,12 +90,18 @@ async fn checkpoints_are_anchored_on_the_fake_sui_node_and_receipts_carry_the_di
         anchors.windows(2).all(|w| w[0].size < w[1].size),
         "anchored sizes must grow: {anchors:?}"
     );
-    assert!(node.requests() > node.executions(), "the induced failure was retried");
+    assert!(
+        node.requests() > node.executions(),
+        "the induced failure was retried"
+    );
 
     let (status, checkpoint) = get(&server, "/api/ledger/checkpoint").await;
     assert_eq!(status, 200);
     let latest = &checkpoint["latestAnchor"];
-    assert!(digests.contains(latest["txDigest"].as_str().unwrap()), "{checkpoint}");
+    assert!(
+        digests.contains(latest["txDigest"].as_str().unwrap()),
+        "{checkpoint}"
+    );
     assert!(latest["checkpointSize"].as_u64().unwrap() >= size);
 
     // `verity verify` still verifies it and names the anchor.
@@ -110,7 +116,10 @@ async fn checkpoints_are_anchored_on_the_fake_sui_node_and_receipts_carry_the_di
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert!(stdout.contains("note  anchor:") && stdout.contains(anchor["txDigest"].as_str().unwrap()), "{stdout}");
+    assert!(
+        stdout.contains("note  anchor:") && stdout.contains(anchor["txDigest"].as_str().unwrap()),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]

@@ -129,7 +129,8 @@ async fn receipts_verify_offline_and_tampered_ones_are_refused() {
                     .expect("enclave reports carry a Nautilus-layout signature")
                     .to_owned();
                 let flipped = if sig.starts_with('0') { "1" } else { "0" };
-                r["enclaveReports"][0]["nautilusSignature"] = format!("{flipped}{}", &sig[1..]).into();
+                r["enclaveReports"][0]["nautilusSignature"] =
+                    format!("{flipped}{}", &sig[1..]).into();
             }),
             vec![],
         ),

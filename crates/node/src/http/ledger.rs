@@ -46,8 +46,7 @@ pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Json<Val
     // The latest checkpoint is often not anchored yet (anchoring lags and
     // coalesces); the latest anchored one says how far the chain vouches.
     let latest_anchor = state.ledger.store().latest_anchor().await?;
-    let anchor_json =
-        |a: AnchorRecord| json!({"chain": a.chain, "txDigest": a.tx_digest, "checkpointSize": a.size, "anchoredAt": super::jobs::iso(a.anchored_ms)});
+    let anchor_json = |a: AnchorRecord| json!({"chain": a.chain, "txDigest": a.tx_digest, "checkpointSize": a.size, "anchoredAt": super::jobs::iso(a.anchored_ms)});
     Ok(Json(json!({
         "success": true,
         "logKey": state.ledger.verifier_key(),
