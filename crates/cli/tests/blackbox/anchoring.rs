@@ -117,7 +117,7 @@ async fn checkpoints_are_anchored_on_the_fake_sui_node_and_receipts_carry_the_di
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(
-        stdout.contains("note  anchor:") && stdout.contains(anchor["txDigest"].as_str().unwrap()),
+        stdout.contains("ok    anchor:") && stdout.contains(anchor["txDigest"].as_str().unwrap()),
         "{stdout}"
     );
 }
