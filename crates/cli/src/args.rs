@@ -73,6 +73,9 @@ pub struct ServeArgs {
     /// Enclave attestation settings.
     #[command(flatten)]
     pub attest: crate::attest_args::AttestationArgs,
+    /// Anchoring checkpoints on a chain (boxed: many rarely-set options).
+    #[command(flatten)]
+    pub anchor: Box<crate::anchor_args::AnchorArgs>,
 }
 
 /// `--role`.

@@ -1,6 +1,7 @@
 //! `verity`: run the service (embedded, or API plus worker processes), check
 //! images in-process, submit to a server, list oracles, dispute verdicts. Thin wiring over the library crates.
 
+mod anchor_args;
 mod args;
 mod attest_args;
 mod check;

@@ -90,12 +90,6 @@ pub fn run(args: &VerifyArgs) -> Result<bool> {
             if options.image_sha256.is_none() {
                 println!("skip  image: no --image given");
             }
-            if let Some(anchor) = &receipt.anchor {
-                println!(
-                    "note  anchor: checkpoint of {} entries anchored on {} in transaction {} (not checkable offline)",
-                    anchor.checkpoint_size, anchor.chain, anchor.tx_digest
-                );
-            }
             println!(
                 "VERIFIED: {} ({:.4} agreement, threshold met: {})",
                 receipt.final_report.verdict,

@@ -72,6 +72,15 @@ pub struct SignedReport {
     /// Ed25519 signature over `report.signing_bytes()`, hex.
     #[serde(with = "hex_bytes")]
     pub signature: Vec<u8>,
+    /// Optional second Ed25519 signature by the same key in the Sui Nautilus
+    /// layout (`bcs(IntentMessage { intent: 0, timestamp_ms, VerityReport })`,
+    /// see `verity_crypto::nautilus`), so the report can be checked on chain; hex.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "hex_bytes_opt"
+    )]
+    pub nautilus_signature: Option<Vec<u8>>,
 }
 
 /// A piece of evidence carried into the final report.
@@ -188,6 +197,26 @@ pub fn hex_encode(bytes: &[u8]) -> String {
 }
 
 /// Hex encoding for byte strings in JSON.
+/// Serde for an optional hex byte string (absent or null: `None`).
+pub mod hex_bytes_opt {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes lowercase hex (callers skip `None`).
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_str(&hex::encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads hex of any case, or null.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| hex::decode(text).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
 pub mod hex_bytes {
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -12,10 +12,16 @@ use crate::CryptoError;
 use crate::keys::{AggregatorKey, EnclaveKeys};
 
 impl EnclaveKeys {
-    /// Signs `report` with this enclave's Ed25519 key.
+    /// Signs `report` with this enclave's Ed25519 key, in Verity's canonical
+    /// layout and in the Nautilus layout (checkable on Sui).
     pub fn sign_report(&self, report: EnclaveReport) -> SignedReport {
         let signature = self.sign(&report.signing_bytes()).to_vec();
-        SignedReport { report, signature }
+        let nautilus_signature = Some(self.sign_report_nautilus(&report).to_vec());
+        SignedReport {
+            report,
+            signature,
+            nautilus_signature,
+        }
     }
 }
 
@@ -39,7 +45,18 @@ pub fn verify_report(signing_key: &[u8], signed: &SignedReport) -> Result<(), Cr
         signing_key,
         &signed.report.signing_bytes(),
         &signed.signature,
-    )
+    )?;
+    // Optional, but when present it must be right: a chain would trust it.
+    if let Some(nautilus) = &signed.nautilus_signature {
+        crate::nautilus::verify_nautilus(
+            signing_key,
+            crate::nautilus::INTENT_VERITY_REPORT,
+            signed.report.timestamp_ms,
+            &crate::nautilus::NautilusReport::of(&signed.report),
+            nautilus,
+        )?;
+    }
+    Ok(())
 }
 
 /// Verifies a final report's digest and signature, against `expected_key` when given
@@ -124,6 +141,38 @@ mod tests {
             verify_report(&pk[..31], &signed),
             Err(CryptoError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn nautilus_signature_is_attached_checked_and_optional() {
+        let keys = EnclaveKeys::generate();
+        let signed = keys.sign_report(report(&JobId::generate()));
+        let pk = keys.public().signing;
+        let nautilus = signed.nautilus_signature.clone().expect("attached");
+        assert_eq!(nautilus, keys.sign_report_nautilus(&signed.report).to_vec());
+        crate::nautilus::verify_nautilus(
+            &pk,
+            crate::nautilus::INTENT_VERITY_REPORT,
+            signed.report.timestamp_ms,
+            &crate::nautilus::NautilusReport::of(&signed.report),
+            &nautilus,
+        )
+        .unwrap();
+
+        let mut bad = signed.clone();
+        bad.nautilus_signature.as_mut().unwrap()[3] ^= 1;
+        assert!(matches!(
+            verify_report(&pk, &bad),
+            Err(CryptoError::BadSignature)
+        ));
+        let mut absent = signed.clone();
+        absent.nautilus_signature = None;
+        verify_report(&pk, &absent).unwrap();
+        let json = serde_json::to_value(&absent).unwrap();
+        assert!(json.get("nautilusSignature").is_none());
+        let round_trip: SignedReport =
+            serde_json::from_value(serde_json::to_value(&signed).unwrap()).unwrap();
+        assert_eq!(round_trip, signed);
     }
 
     #[test]

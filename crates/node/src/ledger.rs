@@ -262,6 +262,11 @@ impl Ledger {
         answer.await.map_err(|_| stopping())?
     }
 
+    /// Follows published checkpoints (the latest one, then each new one).
+    pub fn subscribe(&self) -> watch::Receiver<Option<StoredCheckpoint>> {
+        self.latest.clone()
+    }
+
     /// The latest published checkpoint.
     pub fn latest_checkpoint(&self) -> Option<StoredCheckpoint> {
         self.latest.borrow().clone()

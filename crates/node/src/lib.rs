@@ -5,6 +5,8 @@
 //! - [`aggregator`]: the [`Aggregator`]: verifies enclave reports, records
 //!   equivocation, decides rounds by weighted consensus and signs the final
 //!   report; a sweeper decides rounds whose deadline passed.
+//! - [`anchoring`]: the task anchoring published checkpoints on a chain
+//!   through a `verity_anchor::ChainAnchor` (`--anchor sui`).
 //! - [`attest`]: the [`AttestationService`]: enclave registration by
 //!   attestation (`dev` or AWS Nitro), expiry, PCR allow-list reload and
 //!   revocation; reports from unattested keys are refused.
@@ -24,6 +26,7 @@
 //! `verity-core`; this crate only applies them.
 
 pub mod aggregator;
+pub mod anchoring;
 pub mod attest;
 pub mod disputes;
 pub mod error;

@@ -100,6 +100,8 @@ pub struct EmbeddedConfig {
     /// Detection configuration file (`VERITY_DETECT_CONFIG`); `None`: the
     /// built-in defaults, which need no files.
     pub detect_config: Option<PathBuf>,
+    /// Where published checkpoints are anchored (`--anchor`); `None`: nowhere.
+    pub anchor: Option<Arc<dyn verity_anchor::ChainAnchor>>,
 }
 
 impl EmbeddedConfig {
@@ -124,6 +126,7 @@ impl EmbeddedConfig {
             disputes: crate::disputes::DisputeSettings::default(),
             byzantine: Vec::new(),
             detect_config: None,
+            anchor: None,
         }
     }
 }
@@ -309,6 +312,10 @@ impl Node {
         };
 
         let mut tasks = ledger_tasks;
+        if let Some(chain) = config.anchor.clone() {
+            let task = crate::anchoring::run(state.ledger.clone(), chain, shutdown.clone());
+            tasks.push(tokio::spawn(task));
+        }
         tasks.extend([tokio::spawn(sweep(
             aggregator.clone(),
             config.settings.sweep_every,

@@ -239,10 +239,15 @@ pub fn verify_receipt(
             );
         }
     }
+    let nautilus = receipt
+        .enclave_reports
+        .iter()
+        .filter(|s| s.nautilus_signature.is_some())
+        .count();
     pass(
         "enclave-signatures",
         format!(
-            "{} report(s) signed by their attested keys",
+            "{} report(s) signed by their attested keys ({nautilus} also in the Sui Nautilus layout)",
             receipt.enclave_reports.len()
         ),
     );
@@ -497,5 +502,26 @@ pub fn verify_receipt(
             hex::encode(checkpoint.root)
         ),
     );
+    // The chain's copy of the root cannot be read offline, but an anchor
+    // claiming another checkpoint than the one the receipt proves against
+    // is a forged or mixed-up receipt.
+    if let Some(anchor) = &receipt.anchor {
+        if anchor.checkpoint_size != checkpoint.size {
+            return fail(
+                "anchor",
+                format!(
+                    "the anchor ({} transaction {}) is for the checkpoint of {} entries, the receipt's has {}",
+                    anchor.chain, anchor.tx_digest, anchor.checkpoint_size, checkpoint.size
+                ),
+            );
+        }
+        pass(
+            "anchor",
+            format!(
+                "the checkpoint of {} entries was anchored on {} in transaction {} (compare its root on chain)",
+                checkpoint.size, anchor.chain, anchor.tx_digest
+            ),
+        );
+    }
     Ok(passed)
 }

@@ -248,6 +248,19 @@ fn every_field_tampered_in_turn_is_refused_by_its_check() {
         ("enclave signature", "enclave-signatures", |r| {
             r.enclave_reports[1].signature[7] ^= 0x40
         }),
+        ("anchor of another checkpoint", "anchor", |r| {
+            r.anchor = Some(verity_receipt::AnchorInfo {
+                chain: "sui:testnet".into(),
+                tx_digest: "5iDNXre6ohXPDjNJFYxX5i25YpXCRaMn4WBDryifVvJR".into(),
+                checkpoint_size: r.log.inclusion_proof.tree_size + 1,
+            })
+        }),
+        ("enclave Nautilus signature", "enclave-signatures", |r| {
+            r.enclave_reports[0]
+                .nautilus_signature
+                .as_mut()
+                .expect("reports are signed in the Nautilus layout too")[5] ^= 0x02
+        }),
         (
             "an enclave without attestation",
             "enclave-signatures",

@@ -122,6 +122,19 @@ async fn receipts_verify_offline_and_tampered_ones_are_refused() {
             vec![],
         ),
         (
+            "enclave Nautilus signature",
+            Box::new(|r| {
+                let sig = r["enclaveReports"][0]["nautilusSignature"]
+                    .as_str()
+                    .expect("enclave reports carry a Nautilus-layout signature")
+                    .to_owned();
+                let flipped = if sig.starts_with('0') { "1" } else { "0" };
+                r["enclaveReports"][0]["nautilusSignature"] =
+                    format!("{flipped}{}", &sig[1..]).into();
+            }),
+            vec![],
+        ),
+        (
             "consensus stake",
             Box::new(|r| r["consensusInputs"]["ballots"][0]["stake"] = 1.into()),
             vec![],
@@ -150,6 +163,7 @@ async fn receipts_verify_offline_and_tampered_ones_are_refused() {
     ];
     let expected = [
         "aggregator-signature",
+        "enclave-signatures",
         "enclave-signatures",
         "consensus",
         "inclusion",

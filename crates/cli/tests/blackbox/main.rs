@@ -1,6 +1,7 @@
 //! Black-box tests: the real `verity` binary, real HTTP, a temporary data
 //! directory per server. Compiled as one test binary.
 
+mod anchoring;
 mod attestation;
 mod bad_input;
 mod detection;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde_json::{Value, json};
-use verity_store::StoredCheckpoint;
+use verity_store::{AnchorRecord, StoredCheckpoint};
 
 use super::AppState;
 use super::jobs::load_job;
@@ -43,11 +43,16 @@ fn latest(state: &AppState) -> Result<StoredCheckpoint, ApiError> {
 pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let cp = latest(&state)?;
     let anchor = state.ledger.store().anchor(cp.size).await?;
+    // The latest checkpoint is often not anchored yet (anchoring lags and
+    // coalesces); the latest anchored one says how far the chain vouches.
+    let latest_anchor = state.ledger.store().latest_anchor().await?;
+    let anchor_json = |a: AnchorRecord| json!({"chain": a.chain, "txDigest": a.tx_digest, "checkpointSize": a.size, "anchoredAt": super::jobs::iso(a.anchored_ms)});
     Ok(Json(json!({
         "success": true,
         "logKey": state.ledger.verifier_key(),
         "checkpoint": checkpoint_json(&state, &cp),
-        "anchor": anchor.map(|a| json!({"chain": a.chain, "txDigest": a.tx_digest, "checkpointSize": a.size})),
+        "anchor": anchor.map(anchor_json),
+        "latestAnchor": latest_anchor.map(anchor_json),
     })))
 }
 

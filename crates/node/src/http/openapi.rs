@@ -456,6 +456,9 @@ pub struct SignedReport {
     report: EnclaveReport,
     /// Ed25519 signature over the report's canonical bytes, hex.
     signature: String,
+    /// Optional Ed25519 signature in the Sui Nautilus layout (docs/RECEIPT.md), hex.
+    #[serde(rename = "nautilusSignature")]
+    nautilus_signature: Option<String>,
 }
 
 /// What an enclave signs for one job round.

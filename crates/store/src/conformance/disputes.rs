@@ -178,6 +178,7 @@ fn signed(
             timestamp_ms: 5,
         },
         signature: vec![0; 64],
+        nautilus_signature: None,
     }
 }
 

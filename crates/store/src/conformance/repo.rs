@@ -73,6 +73,7 @@ fn report(job: &JobId, enclave: &str, verdict: Verdict, media: Sha256Digest) -> 
             timestamp_ms: 5,
         },
         signature: vec![0; 64],
+        nautilus_signature: None,
     }
 }
 
