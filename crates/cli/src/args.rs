@@ -73,6 +73,9 @@ pub struct ServeArgs {
     /// Enclave attestation settings.
     #[command(flatten)]
     pub attest: crate::attest_args::AttestationArgs,
+    /// HTTP request limits.
+    #[command(flatten)]
+    pub limits: crate::limit_args::LimitArgs,
 }
 
 /// `--role`.

@@ -9,6 +9,7 @@ mod dispute;
 mod eval;
 mod index;
 mod ledger_args;
+mod limit_args;
 mod serve;
 mod verify;
 mod worker;

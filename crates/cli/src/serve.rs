@@ -18,6 +18,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let mut config = args.node.embedded_config(data_dir)?;
     config.role = args.role();
     config.attestation = args.attest.config(config.disputes.admin_token.clone());
+    config.settings.http = args.limits.config()?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("VERITY_ADDR (--addr): cannot listen on {}", args.addr))?;

@@ -58,7 +58,7 @@ impl AttestationMode {
 }
 
 /// Attestation configuration of the aggregator.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AttestationConfig {
     /// Kinds accepted (`VERITY_ATTESTATION`).
     pub mode: AttestationMode,
@@ -70,6 +70,19 @@ pub struct AttestationConfig {
     pub ttl: Duration,
     /// Bearer token of the admin endpoints; `None` disables them.
     pub admin_token: Option<String>,
+}
+
+/// The admin token is shown as `<redacted>`: settings end up in logs.
+impl std::fmt::Debug for AttestationConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttestationConfig")
+            .field("mode", &self.mode)
+            .field("pcr_file", &self.pcr_file)
+            .field("max_age", &self.max_age)
+            .field("ttl", &self.ttl)
+            .field("admin_token", &crate::redact::Redacted(&self.admin_token))
+            .finish()
+    }
 }
 
 impl Default for AttestationConfig {
