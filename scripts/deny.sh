@@ -27,7 +27,7 @@ if [ "${DENY_OFFLINE:-0}" != "1" ]; then
     log="$(mktemp)"
     if timeout "${DENY_FETCH_TIMEOUT:-180}" cargo deny fetch db >"$log" 2>&1; then
         advisories_checked=1
-        cargo deny check --disable-fetch advisories || status=$?
+        cargo deny --locked --offline check advisories || status=$?
     else
         echo "deny.sh: WARNING: the RustSec advisory database could not be fetched" \
              "(no network to github.com?); advisories were NOT checked:" >&2
@@ -38,7 +38,7 @@ else
     echo "deny.sh: DENY_OFFLINE=1: advisories were NOT checked" >&2
 fi
 
-cargo deny check --disable-fetch licenses sources bans || status=$?
+cargo deny --locked check licenses sources bans || status=$?
 
 if [ "$status" -eq 0 ]; then
     if [ "$advisories_checked" -eq 1 ]; then
