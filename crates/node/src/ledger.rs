@@ -686,7 +686,9 @@ mod key_file_tests {
         let loaded = load_or_create_log_key(&path, "verity.local/log").unwrap();
         assert_eq!(created.to_skey(), loaded.to_skey());
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let refused = load_or_create_log_key(&path, "verity.local/log").err().unwrap();
+        let refused = load_or_create_log_key(&path, "verity.local/log")
+            .err()
+            .unwrap();
         assert!(refused.contains("chmod 600"), "{refused}");
     }
 }

@@ -32,7 +32,8 @@ mod tests {
         )
         .unwrap();
         config.queue =
-            verity_store::select::QueueUrl::parse(Some("redis://:queue-pass-42@cache:6379")).unwrap();
+            verity_store::select::QueueUrl::parse(Some("redis://:queue-pass-42@cache:6379"))
+                .unwrap();
         config.disputes.admin_token = Some(token.clone());
         config.attestation.admin_token = Some(token.clone());
         let shown = format!("{config:?}");

@@ -91,7 +91,9 @@ pub fn redact_url(url: &str) -> String {
     };
     let tail = match tail.split_once('?') {
         Some((path, query)) => {
-            let (query, fragment) = query.split_once('#').map_or((query, None), |(q, f)| (q, Some(f)));
+            let (query, fragment) = query
+                .split_once('#')
+                .map_or((query, None), |(q, f)| (q, Some(f)));
             let query: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
@@ -458,20 +460,31 @@ mod tests {
     #[test]
     fn passwords_never_show_in_debug_output() {
         let d = Path::new("/data/verity.db");
-        let db = DbUrl::parse(Some("postgres://verity:hunter2-pw@db.internal:5432/verity"), d).unwrap();
+        let db = DbUrl::parse(
+            Some("postgres://verity:hunter2-pw@db.internal:5432/verity"),
+            d,
+        )
+        .unwrap();
         let shown = format!("{db:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("verity:***@db.internal:5432/verity"), "{shown}");
+        assert!(
+            shown.contains("verity:***@db.internal:5432/verity"),
+            "{shown}"
+        );
         let queue = QueueUrl::parse(Some("redis://:s3cret-token@cache:6379/0")).unwrap();
         let shown = format!("{queue:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains(":***@cache:6379/0"), "{shown}");
-        let pg_queue =
-            QueueUrl::parse(Some("postgresql://h/db?user=v&password=hunter2-pw&sslmode=require"))
-                .unwrap();
+        let pg_queue = QueueUrl::parse(Some(
+            "postgresql://h/db?user=v&password=hunter2-pw&sslmode=require",
+        ))
+        .unwrap();
         let shown = format!("{pg_queue:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("user=v&password=***&sslmode=require"), "{shown}");
+        assert!(
+            shown.contains("user=v&password=***&sslmode=require"),
+            "{shown}"
+        );
         assert_eq!(redact_url("redis://tok3n@h:1"), "redis://***@h:1");
         assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
         // A value that is not a URL is neither echoed in errors nor in Debug.

@@ -73,7 +73,11 @@ fn png_bomb(width: u32, height: u32) -> Vec<u8> {
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
     png_chunk(&mut out, b"IHDR", &ihdr);
     // A few zlib bytes standing in for gigabytes of zeros.
-    png_chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    png_chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     png_chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -149,7 +153,13 @@ async fn crafted_files_are_refused_or_handled_as_images() {
         ),
     ];
     for (what, bytes, name, status, code) in cases {
-        expect_error(what, send(file_form(bytes, name)).await.unwrap(), status, code).await;
+        expect_error(
+            what,
+            send(file_form(bytes, name)).await.unwrap(),
+            status,
+            code,
+        )
+        .await;
     }
 
     // A polyglot that is a valid JPEG with a ZIP and a script appended: the
@@ -160,9 +170,7 @@ async fn crafted_files_are_refused_or_handled_as_images() {
     let response = send(file_form(polyglot, "poly.jpg")).await.unwrap();
     assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
     let job: Value = response.json().await.unwrap();
-    let decided = server
-        .wait_decided(job["jobId"].as_str().unwrap())
-        .await;
+    let decided = server.wait_decided(job["jobId"].as_str().unwrap()).await;
     assert_eq!(decided["status"], "COMPLETED", "{decided}");
     assert_eq!(decided["mimeType"], "image/jpeg", "{decided}");
 }
@@ -273,7 +281,11 @@ async fn malformed_requests_get_json_errors() {
         expect_error(what, request.send().await.unwrap(), status, code).await;
     }
     assert_eq!(
-        http.get(server.url("/readyz")).send().await.unwrap().status(),
+        http.get(server.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         StatusCode::OK
     );
 }
@@ -370,7 +382,8 @@ async fn slow_and_oversized_requests_are_cut() {
     .await;
     assert!(raw.received.is_empty(), "{}", status_line(&raw));
     assert!(
-        raw.closed_after >= Duration::from_secs(2) && raw.closed_after < Duration::from_secs(2) + slack,
+        raw.closed_after >= Duration::from_secs(2)
+            && raw.closed_after < Duration::from_secs(2) + slack,
         "closed after {:?}",
         raw.closed_after
     );
@@ -437,7 +450,11 @@ async fn slow_and_oversized_requests_are_cut() {
         String::from_utf8_lossy(&raw.received)
     );
     assert_eq!(json_body(&raw)["error"]["code"], "body_timeout");
-    assert!(raw.closed_after >= Duration::from_secs(3), "{:?}", raw.closed_after);
+    assert!(
+        raw.closed_after >= Duration::from_secs(3),
+        "{:?}",
+        raw.closed_after
+    );
     assert!(raw.closed_after < Duration::from_secs(3) + slack);
 
     // A body that stalls (here: 30 GB announced, a few bytes sent): cut after 1 s idle.
@@ -464,7 +481,11 @@ async fn slow_and_oversized_requests_are_cut() {
         Duration::ZERO,
     )
     .await;
-    assert!(status_line(&raw).starts_with("HTTP/1.1 408"), "{}", status_line(&raw));
+    assert!(
+        status_line(&raw).starts_with("HTTP/1.1 408"),
+        "{}",
+        status_line(&raw)
+    );
     assert_eq!(json_body(&raw)["error"]["code"], "body_timeout");
 
     // None of it hurt the server.
@@ -503,7 +524,13 @@ async fn rate_limits_answer_429_with_retry_after() {
             .json(&json!({ "jobId": first }))
             .send()
     };
-    expect_error("first dispute", dispute().await.unwrap(), 400, "missing_field").await;
+    expect_error(
+        "first dispute",
+        dispute().await.unwrap(),
+        400,
+        "missing_field",
+    )
+    .await;
     let refused = dispute().await.unwrap();
     assert!(refused.headers().contains_key("retry-after"));
     expect_error("second dispute", refused, 429, "rate_limited").await;
@@ -514,8 +541,20 @@ async fn rate_limits_answer_429_with_retry_after() {
             .multipart(file_form(b"%PDF-1.4".to_vec(), "e.pdf"))
             .send()
     };
-    expect_error("first evidence", evidence().await.unwrap(), 415, "unsupported_media_type").await;
-    expect_error("second evidence", evidence().await.unwrap(), 429, "rate_limited").await;
+    expect_error(
+        "first evidence",
+        evidence().await.unwrap(),
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    expect_error(
+        "second evidence",
+        evidence().await.unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
 
     // Reads are not limited.
     for _ in 0..5 {
@@ -553,14 +592,15 @@ async fn key_files_are_private_and_secrets_stay_out_of_logs() {
             .env("RUST_LOG", "debug,hyper=info,h2=info"),
     )
     .await;
-    server
-        .upload_ok(fixture("no_metadata.jpg"), "a.jpg")
-        .await;
+    server.upload_ok(fixture("no_metadata.jpg"), "a.jpg").await;
     let keys: Vec<_> = std::fs::read_dir(server.data_dir.join("keys"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert!(keys.len() >= 5, "aggregator, log and three enclave keys: {keys:?}");
+    assert!(
+        keys.len() >= 5,
+        "aggregator, log and three enclave keys: {keys:?}"
+    );
     #[cfg(unix)]
     for key in &keys {
         use std::os::unix::fs::PermissionsExt;
@@ -575,7 +615,10 @@ async fn key_files_are_private_and_secrets_stay_out_of_logs() {
         .await
         .unwrap();
     let text = refused.text().await.unwrap();
-    assert!(!text.contains(TOKEN) && !text.contains("wrong-token-also-secret"), "{text}");
+    assert!(
+        !text.contains(TOKEN) && !text.contains("wrong-token-also-secret"),
+        "{text}"
+    );
     expect_error(
         "control character in an oracle id",
         client()
@@ -605,7 +648,10 @@ fn secret_in_failed_start() -> String {
         .arg("serve")
         .env("VERITY_DATA_DIR", dir.path())
         .env("VERITY_ADDR", "127.0.0.1:0")
-        .env("VERITY_DB", "postgres://verity:pg-password-must-not-leak@127.0.0.1:1/verity")
+        .env(
+            "VERITY_DB",
+            "postgres://verity:pg-password-must-not-leak@127.0.0.1:1/verity",
+        )
         .env("RUST_LOG", "debug")
         .stdin(Stdio::null())
         .output()
@@ -616,7 +662,10 @@ fn secret_in_failed_start() -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(text.contains("VERITY_DB"), "the error names the setting: {text}");
+    assert!(
+        text.contains("VERITY_DB"),
+        "the error names the setting: {text}"
+    );
     if text.contains("pg-password-must-not-leak") {
         text
     } else {

@@ -383,7 +383,9 @@ fn is_json(response: &Response) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("application/problem+json"))
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/problem+json")
+        })
 }
 
 /// The error code of a framework rejection with `status`.
@@ -437,10 +439,20 @@ mod tests {
         assert!(limiter.check(a).is_ok());
         assert!(limiter.check(a).is_ok());
         let wait = limiter.check(a).unwrap_err();
-        assert!(wait > Duration::from_secs(5) && wait <= Duration::from_secs(10), "{wait:?}");
-        assert!(limiter.check(b).is_ok(), "another address has its own bucket");
+        assert!(
+            wait > Duration::from_secs(5) && wait <= Duration::from_secs(10),
+            "{wait:?}"
+        );
+        assert!(
+            limiter.check(b).is_ok(),
+            "another address has its own bucket"
+        );
         // An IPv4-mapped IPv6 address is the same client.
-        assert!(limiter.check("::ffff:203.0.113.7".parse().unwrap()).is_err());
+        assert!(
+            limiter
+                .check("::ffff:203.0.113.7".parse().unwrap())
+                .is_err()
+        );
         // Two addresses in one IPv6 /64 share a bucket.
         let v6a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
         let v6b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
@@ -510,7 +522,10 @@ mod tests {
                 post(|body: Bytes| async move { format!("{} bytes", body.len()) }),
             )
             .layer(axum::middleware::from_fn(json_errors))
-            .layer(axum::middleware::from_fn_with_state(timeouts, body_deadline));
+            .layer(axum::middleware::from_fn_with_state(
+                timeouts,
+                body_deadline,
+            ));
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
         tx.send(Ok(Bytes::from_static(b"some"))).await.unwrap();
         let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
@@ -528,9 +543,15 @@ mod tests {
             total: Duration::from_secs(1),
         };
         let app = Router::new()
-            .route("/echo", post(|body: Bytes| async move { body.len().to_string() }))
+            .route(
+                "/echo",
+                post(|body: Bytes| async move { body.len().to_string() }),
+            )
             .layer(axum::middleware::from_fn(json_errors))
-            .layer(axum::middleware::from_fn_with_state(timeouts, body_deadline));
+            .layer(axum::middleware::from_fn_with_state(
+                timeouts,
+                body_deadline,
+            ));
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(1);
         let trickle = tokio::spawn(async move {
             // A byte every 100 ms: never idle for long, never done.
@@ -544,7 +565,10 @@ mod tests {
         trickle.abort();
         assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
         let took = started.elapsed();
-        assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(10), "{took:?}");
+        assert!(
+            took >= Duration::from_secs(1) && took < Duration::from_secs(10),
+            "{took:?}"
+        );
         assert_eq!(json_of(response).await["error"]["code"], "body_timeout");
     }
 
@@ -562,7 +586,9 @@ mod tests {
             )
             .route(
                 "/n/{n}",
-                get(|axum::extract::Path(n): axum::extract::Path<u32>| async move { n.to_string() }),
+                get(
+                    |axum::extract::Path(n): axum::extract::Path<u32>| async move { n.to_string() },
+                ),
             )
             .layer(axum::middleware::from_fn(json_errors));
         let json = |body: &'static str, ct: &'static str| {
@@ -572,10 +598,22 @@ mod tests {
                 .unwrap()
         };
         let cases = [
-            (json("{\"n\": \"x\"}", "application/json"), 422, "invalid_body"),
+            (
+                json("{\"n\": \"x\"}", "application/json"),
+                422,
+                "invalid_body",
+            ),
             (json("{not json", "application/json"), 400, "bad_request"),
-            (json("{\"n\": 1}", "text/plain"), 415, "unsupported_media_type"),
-            (HttpRequest::get("/n/abc").body(Body::empty()).unwrap(), 400, "bad_request"),
+            (
+                json("{\"n\": 1}", "text/plain"),
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                HttpRequest::get("/n/abc").body(Body::empty()).unwrap(),
+                400,
+                "bad_request",
+            ),
         ];
         for (request, status, code) in cases {
             let (got, response) = send(app.clone(), request).await;
