@@ -87,7 +87,7 @@ fn jpeg_claiming(width: u16, height: u16) -> Vec<u8> {
     let mut jpeg = fixture("no_metadata.jpg");
     let sof = jpeg
         .windows(2)
-        .position(|w| w[0] == 0xFF && matches!(w[1], 0xC0 | 0xC1 | 0xC2))
+        .position(|w| w[0] == 0xFF && matches!(w[1], 0xC0..=0xC2))
         .expect("a SOF marker");
     jpeg[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
     jpeg[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
