@@ -30,7 +30,7 @@ pub struct Cli {
 pub enum Command {
     /// Run Verity: API, web UI, aggregator and enclave workers in one process
     /// (or, with --role api, without workers).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run one enclave identity's worker process for a `serve --role api` cluster.
     Worker(WorkerArgs),
     /// Check images in-process (the full pipeline, no server) and print verdicts.
@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Anchoring checkpoints on a chain (boxed: many rarely-set options).
     #[command(flatten)]
     pub anchor: Box<crate::anchor_args::AnchorArgs>,
+    /// HTTP request limits.
+    #[command(flatten)]
+    pub limits: crate::limit_args::LimitArgs,
 }
 
 /// `--role`.

@@ -10,6 +10,7 @@ mod dispute;
 mod eval;
 mod index;
 mod ledger_args;
+mod limit_args;
 mod serve;
 mod verify;
 mod worker;
@@ -27,7 +28,7 @@ fn main() -> Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Serve(a) => serve::run(a).await,
+            Command::Serve(a) => serve::run(*a).await,
             Command::Worker(a) => worker::run(a).await,
             Command::Check(a) => check::run(a).await,
             Command::Submit(a) => client::submit(a).await,

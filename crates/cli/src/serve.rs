@@ -19,6 +19,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     config.role = args.role();
     config.attestation = args.attest.config(config.disputes.admin_token.clone());
     config.anchor = args.anchor.chain_anchor()?;
+    config.settings.http = args.limits.config()?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("VERITY_ADDR (--addr): cannot listen on {}", args.addr))?;

@@ -66,7 +66,7 @@ impl AttestationMode {
 }
 
 /// Attestation configuration of the aggregator.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AttestationConfig {
     /// Kinds accepted (`VERITY_ATTESTATION`).
     pub mode: AttestationMode,
@@ -83,6 +83,19 @@ pub struct AttestationConfig {
     /// Refuse Nitro documents that answer no nonce issued here
     /// (`VERITY_ATTESTATION_REQUIRE_NONCE`).
     pub require_nonce: bool,
+}
+
+/// The admin token is shown as `<redacted>`: settings end up in logs.
+impl std::fmt::Debug for AttestationConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttestationConfig")
+            .field("mode", &self.mode)
+            .field("pcr_file", &self.pcr_file)
+            .field("max_age", &self.max_age)
+            .field("ttl", &self.ttl)
+            .field("admin_token", &crate::redact::Redacted(&self.admin_token))
+            .finish()
+    }
 }
 
 impl Default for AttestationConfig {

@@ -42,7 +42,7 @@ use crate::uploads::{UploadService, candidates};
 pub const REVERIFY_PRIORITY: i32 = 10;
 
 /// How disputes and the stake economy are configured.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DisputeSettings {
     /// Bond, slash and reward fractions, window, bans.
     pub policy: DisputePolicy,
@@ -52,6 +52,18 @@ pub struct DisputeSettings {
     pub admin_token: Option<String>,
     /// How often reputations are recomputed and missed settlements retried.
     pub sweep_every: Duration,
+}
+
+/// The admin token is shown as `<redacted>`: settings end up in logs.
+impl std::fmt::Debug for DisputeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DisputeSettings")
+            .field("policy", &self.policy)
+            .field("reputation", &self.reputation)
+            .field("admin_token", &crate::redact::Redacted(&self.admin_token))
+            .field("sweep_every", &self.sweep_every)
+            .finish()
+    }
 }
 
 impl Default for DisputeSettings {

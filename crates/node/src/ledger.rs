@@ -674,3 +674,26 @@ impl Writer {
         }
     }
 }
+
+#[cfg(all(test, unix))]
+mod key_file_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::load_or_create_log_key;
+
+    #[test]
+    fn the_log_key_is_written_0600_and_refused_when_others_can_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/log.key");
+        let created = load_or_create_log_key(&path, "verity.local/log").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let loaded = load_or_create_log_key(&path, "verity.local/log").unwrap();
+        assert_eq!(created.to_skey(), loaded.to_skey());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = load_or_create_log_key(&path, "verity.local/log")
+            .err()
+            .unwrap();
+        assert!(refused.contains("chmod 600"), "{refused}");
+    }
+}

@@ -20,7 +20,8 @@
 //! - [`metrics`]: Prometheus metric names and recorder.
 //! - [`runtime`]: the [`Node`] (`verity serve` embedded or `--role api`,
 //!   `verity check`), storage chosen by URL.
-//! - [`NodeSettings`] in [`settings`].
+//! - [`NodeSettings`] in [`settings`]; secrets in `Debug` output are
+//!   hidden by [`redact`].
 //!
 //! Domain rules (consensus, committee choice, report assembly) live in
 //! `verity-core`; this crate only applies them.
@@ -34,6 +35,7 @@ pub mod events;
 pub mod http;
 pub mod ledger;
 pub mod metrics;
+pub mod redact;
 pub mod runtime;
 pub mod settings;
 pub mod uploads;

@@ -393,10 +393,13 @@ impl Node {
     /// # Errors
     /// The server's I/O error.
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
-        let token = self.shutdown.clone();
-        axum::serve(listener, router(self.state.clone()))
-            .with_graceful_shutdown(async move { token.cancelled().await })
-            .await
+        crate::http::server::serve(
+            listener,
+            router(self.state.clone()),
+            &self.state.settings.http,
+            self.shutdown.clone(),
+        )
+        .await
     }
 
     /// Cancel this to stop serving and stop the workers.

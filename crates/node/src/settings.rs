@@ -22,6 +22,8 @@ pub struct NodeSettings {
     pub oracle_reputation: f64,
     /// How often overdue rounds are looked for.
     pub sweep_every: Duration,
+    /// HTTP request limits: timeouts, sizes, rate limits.
+    pub http: crate::http::limits::HttpLimits,
 }
 
 impl Default for NodeSettings {
@@ -34,6 +36,7 @@ impl Default for NodeSettings {
             oracle_stake: 1000,
             oracle_reputation: 0.8,
             sweep_every: Duration::from_millis(250),
+            http: crate::http::limits::HttpLimits::default(),
         }
     }
 }

@@ -18,11 +18,20 @@ use crate::blob::{BlobId, BlobStore};
 use crate::{Result, StoreError};
 
 /// An S3 bucket (or a prefix in one).
-#[derive(Debug)]
 pub struct S3BlobStore {
     store: AmazonS3,
     bucket: String,
     prefix: String,
+}
+
+/// Only the bucket and prefix: the client's configuration holds the credentials.
+impl std::fmt::Debug for S3BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3BlobStore")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
 }
 
 fn error(e: object_store::Error) -> StoreError {
@@ -139,5 +148,30 @@ impl BlobStore for S3BlobStore {
             .await
             .map(|_| ())
             .map_err(|e| StoreError::Unavailable(format!("s3 bucket {}: {e}", self.bucket)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_show_in_debug_output() {
+        let options: Vec<(String, String)> = [
+            ("aws_access_key_id", "AKIDEXAMPLEKEYID"),
+            ("aws_secret_access_key", "wJalrXUtnFEMI-secret-value"),
+            ("aws_session_token", "session-token-value"),
+            ("aws_region", "us-east-1"),
+            ("aws_endpoint", "http://127.0.0.1:9"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let store = S3BlobStore::with_options("media", "p/", &options).unwrap();
+        let shown = format!("{store:?}");
+        for secret in ["wJalrXUtnFEMI", "session-token-value", "AKIDEXAMPLEKEYID"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("media"), "{shown}");
     }
 }

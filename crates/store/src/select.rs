@@ -26,7 +26,7 @@ use crate::{
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where the database is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DbUrl {
     /// A SQLite file.
     Sqlite(PathBuf),
@@ -35,7 +35,7 @@ pub enum DbUrl {
 }
 
 /// Where the queue is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum QueueUrl {
     /// In the SQLite database.
     Sqlite,
@@ -62,8 +62,76 @@ pub enum BlobUrl {
 }
 
 fn split(url: &str) -> Result<(&str, &str), String> {
+    // Not echoed: a mistyped URL may still hold a password.
     url.split_once("://")
-        .ok_or_else(|| format!("{url:?} is not a URL (scheme://…)"))
+        .ok_or_else(|| "the value is not a URL (scheme://…)".to_owned())
+}
+
+/// Query parameters whose values are secrets (`postgres://…?password=…`).
+const SECRET_PARAMS: [&str; 4] = ["pass", "secret", "token", "key"];
+
+/// `url` with its password (and any secret-looking query value) replaced by
+/// `***`, for logs and `Debug` output.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => {
+            let (userinfo, host) = (&authority[..at], &authority[at + 1..]);
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{user}:***@{host}"),
+                // A lone userinfo can be a token (`redis://TOKEN@host`).
+                None => format!("***@{host}"),
+            }
+        }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let (query, fragment) = query
+                .split_once('#')
+                .map_or((query, None), |(q, f)| (q, Some(f)));
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _))
+                        if SECRET_PARAMS
+                            .iter()
+                            .any(|s| k.to_ascii_lowercase().contains(s)) =>
+                    {
+                        format!("{k}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
+            format!("{path}?{}{fragment}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbUrl::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            DbUrl::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
+}
+
+impl std::fmt::Debug for QueueUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            QueueUrl::Sqlite => f.write_str("Sqlite"),
+            QueueUrl::Redis(url) => f.debug_tuple("Redis").field(&redact_url(url)).finish(),
+            QueueUrl::Postgres(url) => f.debug_tuple("Postgres").field(&redact_url(url)).finish(),
+        }
+    }
 }
 
 fn path_or(rest: &str, default: &Path) -> PathBuf {
@@ -387,5 +455,41 @@ mod tests {
         );
         assert!(BlobUrl::parse(Some("walrus+https://p?aggregator=http://a&epochs=0"), d).is_err());
         assert!(BlobUrl::parse(Some("ftp://x"), d).is_err());
+    }
+
+    #[test]
+    fn passwords_never_show_in_debug_output() {
+        let d = Path::new("/data/verity.db");
+        let db = DbUrl::parse(
+            Some("postgres://verity:hunter2-pw@db.internal:5432/verity"),
+            d,
+        )
+        .unwrap();
+        let shown = format!("{db:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("verity:***@db.internal:5432/verity"),
+            "{shown}"
+        );
+        let queue = QueueUrl::parse(Some("redis://:s3cret-token@cache:6379/0")).unwrap();
+        let shown = format!("{queue:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains(":***@cache:6379/0"), "{shown}");
+        let pg_queue = QueueUrl::parse(Some(
+            "postgresql://h/db?user=v&password=hunter2-pw&sslmode=require",
+        ))
+        .unwrap();
+        let shown = format!("{pg_queue:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("user=v&password=***&sslmode=require"),
+            "{shown}"
+        );
+        assert_eq!(redact_url("redis://tok3n@h:1"), "redis://***@h:1");
+        assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
+        // A value that is not a URL is neither echoed in errors nor in Debug.
+        let err = DbUrl::parse(Some("postgres:verity:hunter2-pw@h"), d).unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert_eq!(redact_url("verity:hunter2-pw@h"), "***");
     }
 }

@@ -10,4 +10,5 @@ mod harness;
 mod ledger;
 mod pipeline;
 mod recovery;
+mod reliability;
 mod web;

@@ -29,7 +29,9 @@ use crate::error::ApiError;
         (status = 202, description = "Dispute accepted", body = serde_json::Value),
         (status = 400, description = "Bad input", body = crate::http::openapi::ErrorBody),
         (status = 404, description = "Unknown job", body = crate::http::openapi::ErrorBody),
-        (status = 409, description = "Not completed, already disputed or outside the window", body = crate::http::openapi::ErrorBody)))]
+        (status = 409, description = "Not completed, already disputed or outside the window", body = crate::http::openapi::ErrorBody),
+        (status = 413, description = "Body larger than `VERITY_MAX_JSON_BYTES`", body = crate::http::openapi::ErrorBody),
+        (status = 429, description = "Too many disputes from this address (`VERITY_RATE_DISPUTE`); see `Retry-After`", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn open(
     State(state): State<AppState>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -46,7 +48,7 @@ fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
         ApiError::new(
             status,
             "body_too_large",
-            "the request body is larger than 64 KiB",
+            "the request body is larger than VERITY_MAX_JSON_BYTES (64 KiB by default)",
         )
     } else {
         ApiError::bad_request("bad_body", e.body_text())
@@ -76,7 +78,8 @@ pub(super) async fn view(
         (status = 201, description = "Evidence stored; its id is a valid evidenceCID", body = serde_json::Value),
         (status = 400, description = "Bad input", body = crate::http::openapi::ErrorBody),
         (status = 413, description = "Too large", body = crate::http::openapi::ErrorBody),
-        (status = 415, description = "Not an image", body = crate::http::openapi::ErrorBody)))]
+        (status = 415, description = "Not an image", body = crate::http::openapi::ErrorBody),
+        (status = 429, description = "Too many evidence uploads from this address (`VERITY_RATE_EVIDENCE`); see `Retry-After`", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn evidence(
     State(state): State<AppState>,
     multipart: Result<Multipart, MultipartRejection>,

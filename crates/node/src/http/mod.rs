@@ -4,16 +4,17 @@ mod disputes;
 mod enclaves;
 mod jobs;
 mod ledger;
+pub mod limits;
 mod observe;
 pub mod openapi;
 mod ops;
 mod reports;
+pub mod server;
 mod sse;
 mod ui;
 mod upload;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -22,7 +23,6 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use verity_store::{BlobStore, JobQueue, Repository};
 
@@ -59,18 +59,28 @@ pub struct AppState {
     pub attest: Arc<crate::attest::AttestationService>,
 }
 
-/// Slow request bodies (slowloris-style) are cut after this long.
-const BODY_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The router with every route and layer.
 pub fn router(state: AppState) -> Router {
     let body_limit = state.settings.limits.max_bytes + 1024 * 1024;
+    let http = state.settings.http.clone();
+    let limited = |name: &'static str, rate: limits::RateLimit| {
+        axum::middleware::from_fn_with_state(
+            limits::Limiter::new(name, rate, http.rate_limit_loopback),
+            limits::rate_limit,
+        )
+    };
+    let body_timeouts = limits::BodyTimeouts {
+        idle: http.body_idle_timeout,
+        total: http.body_timeout,
+    };
     Router::new()
         .merge(ui::routes())
         .merge(openapi::routes())
         .route(
             "/api/upload",
-            post(upload::upload).layer(DefaultBodyLimit::max(body_limit)),
+            post(upload::upload)
+                .layer(DefaultBodyLimit::max(body_limit))
+                .layer(limited("upload", http.upload_rate)),
         )
         .route("/api/job/{job_id}", get(jobs::get_job))
         .route("/api/jobs/{job_id}", get(jobs::get_job))
@@ -88,11 +98,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/enclaves/register", post(enclaves::register))
         .route("/api/enclaves/started", post(enclaves::started))
         .route("/api/admin/attestation/reload", post(enclaves::reload))
-        .route("/api/dispute", post(disputes::open))
+        .route(
+            "/api/dispute",
+            post(disputes::open).layer(limited("dispute", http.dispute_rate)),
+        )
         .route("/api/dispute/{job_id}", get(disputes::view))
         .route(
             "/api/evidence",
-            post(disputes::evidence).layer(DefaultBodyLimit::max(body_limit)),
+            post(disputes::evidence)
+                .layer(DefaultBodyLimit::max(body_limit))
+                .layer(limited("evidence", http.evidence_rate)),
         )
         .route("/api/equivocations", get(disputes::equivocations))
         .route("/api/stake", get(disputes::stake))
@@ -111,9 +126,13 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(limits::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            body_timeouts,
+            limits::body_deadline,
+        ))
         .layer(axum::middleware::from_fn(observe::track))
-        .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(DefaultBodyLimit::max(http.max_json_bytes))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

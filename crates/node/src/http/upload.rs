@@ -21,6 +21,8 @@ const MAX_USER_ID: usize = 256;
         (status = 400, description = "No `file` field, malformed multipart, or an unreadable or oversized image", body = crate::http::openapi::ErrorBody),
         (status = 413, description = "Larger than `VERITY_MAX_UPLOAD_BYTES`", body = crate::http::openapi::ErrorBody),
         (status = 415, description = "Not JPEG, PNG or WebP", body = crate::http::openapi::ErrorBody),
+        (status = 408, description = "The body was not received in time (`VERITY_BODY_TIMEOUT`, `VERITY_BODY_IDLE_TIMEOUT`)", body = crate::http::openapi::ErrorBody),
+        (status = 429, description = "Too many uploads from this address (`VERITY_RATE_UPLOAD`); see `Retry-After`", body = crate::http::openapi::ErrorBody),
         (status = 503, description = "Storage or queue unavailable; retry", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn upload(
     State(state): State<AppState>,
