@@ -115,6 +115,13 @@ pub struct WorkerArgs {
     /// Detection configuration (TOML; default: built-in detectors, no files needed).
     #[arg(long, env = "VERITY_DETECT_CONFIG")]
     pub detect_config: Option<PathBuf>,
+    /// How this worker attests its keys: `dev` (self-signed, insecure) or
+    /// `nitro` (a document from the Nitro Secure Module; inside an AWS Nitro enclave only).
+    #[arg(long, env = "VERITY_WORKER_ATTESTATION", value_enum, default_value_t = WorkerAttestation::Dev)]
+    pub attestation: WorkerAttestation,
+    /// The Nitro Secure Module device (`--attestation nitro`).
+    #[arg(long, env = "VERITY_NSM_DEVICE", default_value = crate::nsm::NSM_DEVICE)]
+    pub nsm_device: PathBuf,
     /// Tasks worked on at once.
     #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
@@ -137,6 +144,15 @@ pub struct WorkerArgs {
         hide = true
     )]
     pub byzantine_enclaves: Vec<String>,
+}
+
+/// `verity worker --attestation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WorkerAttestation {
+    /// A self-signed development statement (`dev-insecure`).
+    Dev,
+    /// An AWS Nitro attestation document from `/dev/nsm`.
+    Nitro,
 }
 
 /// `verity check`.

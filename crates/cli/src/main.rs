@@ -11,6 +11,7 @@ mod eval;
 mod index;
 mod ledger_args;
 mod limit_args;
+mod nsm;
 mod serve;
 mod verify;
 mod worker;

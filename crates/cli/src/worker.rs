@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use verity_core::{AttestationKind, EnclaveId, JobId, SignedReport};
+use verity_crypto::attestation::NitroAttestation;
 use verity_crypto::{Attestation, DevAttestation, EnclaveKeys};
 use verity_enclave::{
     EnclaveIdentity, EnclaveWorker, HttpSink, ReportSink, SinkError, SubmitOutcome, WorkerSettings,
@@ -21,7 +22,8 @@ use verity_enclave::{
 use verity_store::now_ms;
 use verity_store::select::{BlobUrl, QueueUrl, open_blobs, open_queue};
 
-use crate::args::{WorkerArgs, queue_policy};
+use crate::args::{WorkerArgs, WorkerAttestation, queue_policy};
+use crate::nsm::Nsm;
 
 /// Runs the worker until a signal.
 pub async fn run(args: WorkerArgs) -> Result<()> {
@@ -29,6 +31,15 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
         .enclave_id
         .parse()
         .map_err(|e| anyhow::anyhow!("VERITY_ENCLAVE_ID (--enclave-id): {e}"))?;
+    // Opened before anything else: a worker told to attest with Nitro
+    // outside an enclave stops here with the reason, never falls back to dev.
+    let attester = Arc::new(match args.attestation {
+        WorkerAttestation::Dev => Attester::Dev,
+        WorkerAttestation::Nitro => Attester::Nitro(
+            Nsm::open(&args.nsm_device)
+                .context("--attestation nitro (VERITY_WORKER_ATTESTATION)")?,
+        ),
+    });
     let queue_url = QueueUrl::parse(args.queue.as_deref())
         .map_err(|e| anyhow::anyhow!("VERITY_QUEUE (--queue): {e}"))?;
     if queue_url == QueueUrl::Sqlite {
@@ -54,7 +65,7 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
     let identity = Arc::new(EnclaveIdentity {
         id: id.clone(),
         keys,
-        attestation: AttestationKind::DevInsecure,
+        attestation: attester.kind(),
     });
     let http = HttpSink::new(&args.api, identity.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
     let shutdown = CancellationToken::new();
@@ -66,11 +77,17 @@ pub async fn run(args: WorkerArgs) -> Result<()> {
             token.cancel();
         }
     });
-    let Some(lifetime) = register(&http, &identity, &args.api, &shutdown).await? else {
+    let Some(lifetime) = register(&http, &identity, &attester, &args.api, &shutdown).await? else {
         return Ok(());
     };
     let renewer = HttpSink::new(&args.api, identity.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    tokio::spawn(renew(renewer, identity.clone(), lifetime, shutdown.clone()));
+    tokio::spawn(renew(
+        renewer,
+        identity.clone(),
+        attester.clone(),
+        lifetime,
+        shutdown.clone(),
+    ));
     let sink: Arc<dyn ReportSink> = match Fault::parse(args.fault.as_deref())? {
         None => Arc::new(http),
         Some(fault) => {
@@ -131,14 +148,15 @@ fn worker_name() -> String {
 async fn register(
     http: &HttpSink,
     identity: &EnclaveIdentity,
+    attester: &Attester,
     api: &str,
     shutdown: &CancellationToken,
 ) -> Result<Option<Duration>> {
     let mut delay = Duration::from_millis(200);
     loop {
-        match attest_and_register(http, identity).await {
+        match attest_and_register(http, identity, attester).await {
             Ok(answer) => {
-                info!(enclave = %identity.id, "registered with the API (dev attestation)");
+                info!(enclave = %identity.id, attestation = identity.attestation.as_str(), "registered with the API");
                 return Ok(Some(lifetime(&answer)));
             }
             Err(SinkError::Refused(why)) => {
@@ -162,15 +180,58 @@ async fn register(
 async fn attest_and_register(
     http: &HttpSink,
     identity: &EnclaveIdentity,
+    attester: &Attester,
 ) -> Result<serde_json::Value, SinkError> {
     let nonce = http.nonce().await?;
-    let attestation = Attestation::Dev(DevAttestation::answering(
-        &identity.id,
-        &identity.keys,
-        now_ms(),
-        Some(nonce),
-    ));
+    let attestation = attester.attest(identity, nonce)?;
     http.register(&attestation).await
+}
+
+/// How this worker proves where its keys live.
+enum Attester {
+    /// Self-signed statements (`dev-insecure`).
+    Dev,
+    /// Documents from the Nitro Secure Module.
+    Nitro(Nsm),
+}
+
+impl Attester {
+    /// The kind its reports claim.
+    fn kind(&self) -> AttestationKind {
+        match self {
+            Attester::Dev => AttestationKind::DevInsecure,
+            Attester::Nitro(_) => AttestationKind::Nitro,
+        }
+    }
+
+    /// A fresh attestation answering the aggregator's `nonce`.
+    fn attest(&self, identity: &EnclaveIdentity, nonce: Vec<u8>) -> Result<Attestation, SinkError> {
+        match self {
+            Attester::Dev => Ok(Attestation::Dev(DevAttestation::answering(
+                &identity.id,
+                &identity.keys,
+                now_ms(),
+                Some(nonce),
+            ))),
+            Attester::Nitro(nsm) => {
+                let public = identity.keys.public();
+                let binding = verity_crypto::nitro::key_binding(
+                    identity.id.as_str(),
+                    &public.signing,
+                    &public.encryption,
+                );
+                // A module that refuses will refuse again: not worth retrying.
+                let document = nsm
+                    .attest(&binding, &nonce)
+                    .map_err(|e| SinkError::Refused(e.to_string()))?;
+                Ok(Attestation::Nitro(NitroAttestation {
+                    signing_key: public.signing.to_vec(),
+                    encryption_key: public.encryption.to_vec(),
+                    document,
+                }))
+            }
+        }
+    }
 }
 
 /// The registration's lifetime from the API's answer (`expiresInMs`).
@@ -182,6 +243,7 @@ fn lifetime(answer: &serde_json::Value) -> Duration {
 async fn renew(
     http: HttpSink,
     identity: Arc<EnclaveIdentity>,
+    attester: Arc<Attester>,
     mut lifetime_left: Duration,
     shutdown: CancellationToken,
 ) {
@@ -191,7 +253,7 @@ async fn renew(
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        match attest_and_register(&http, &identity).await {
+        match attest_and_register(&http, &identity, &attester).await {
             Ok(answer) => {
                 lifetime_left = lifetime(&answer);
                 info!(enclave = %identity.id, "attestation renewed");

@@ -497,3 +497,33 @@ async fn an_aggregator_can_require_nitro_documents_to_answer_its_nonce() {
         "{body}"
     );
 }
+
+#[test]
+fn a_nitro_worker_outside_an_enclave_stops_with_the_reason() {
+    // No queue or API is needed: the module is opened before anything else,
+    // and a missing one never falls back to a dev statement.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args([
+            "worker",
+            "--enclave-id",
+            "enclave-n1",
+            "--attestation",
+            "nitro",
+        ])
+        .args([
+            "--nsm-device",
+            "/nonexistent/nsm",
+            "--queue",
+            "redis://127.0.0.1:1",
+        ])
+        .env("VERITY_DATA_DIR", tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--attestation nitro"), "{stderr}");
+    assert!(
+        stderr.contains("no Nitro Secure Module at /nonexistent/nsm"),
+        "{stderr}"
+    );
+}
