@@ -37,7 +37,10 @@ async fn kill_after_202_then_restart_completes_the_job() {
 
 #[tokio::test]
 async fn kill_mid_flight_loses_nothing() {
-    let mut server = Server::start(Options::default()).await;
+    // Tasks leased by the killed workers come back only when their lease ends;
+    // a lease shorter than the round timeout (20 s here) lets them be
+    // reported before the round's deadline even on a loaded machine.
+    let mut server = Server::start(Options::default().env("VERITY_LEASE", "5s")).await;
     let mut jobs = Vec::new();
     for i in 0..10u8 {
         let bytes = crate::harness::generated(image::ImageFormat::Png, 48, 32, i + 1);
