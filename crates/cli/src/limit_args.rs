@@ -34,6 +34,9 @@ pub struct LimitArgs {
     /// Evidence uploads per client address, `COUNT/UNIT[:BURST]` or `off`.
     #[arg(long, env = "VERITY_RATE_EVIDENCE", default_value = "30/m:10")]
     pub rate_evidence: RateLimit,
+    /// Attestation nonces (`POST /api/enclaves/nonce`) per client address, `COUNT/UNIT[:BURST]` or `off`.
+    #[arg(long, env = "VERITY_RATE_NONCE", default_value = "60/m:20")]
+    pub rate_nonce: RateLimit,
     /// Apply the rate limits to loopback clients too (off: local benchmarks,
     /// load and schema tests run unthrottled).
     #[arg(long, env = "VERITY_RATE_LIMIT_LOOPBACK", default_value = "false", action = clap::ArgAction::Set, value_parser = BoolishValueParser::new())]
@@ -64,6 +67,7 @@ impl LimitArgs {
             upload_rate: self.rate_upload,
             dispute_rate: self.rate_dispute,
             evidence_rate: self.rate_evidence,
+            nonce_rate: self.rate_nonce,
             rate_limit_loopback: self.rate_limit_loopback,
         })
     }
@@ -107,6 +111,8 @@ mod tests {
             "off",
             "--rate-evidence",
             "1/h",
+            "--rate-nonce",
+            "2/m:1",
             "--rate-limit-loopback",
             "true",
         ])
@@ -120,6 +126,7 @@ mod tests {
         assert_eq!(limits.upload_rate.to_string(), "5/s:2");
         assert!(limits.dispute_rate.is_off());
         assert_eq!(limits.evidence_rate.to_string(), "1/h:1");
+        assert_eq!(limits.nonce_rate.to_string(), "2/m:1");
         assert!(limits.rate_limit_loopback);
     }
 

@@ -527,3 +527,24 @@ fn a_nitro_worker_outside_an_enclave_stops_with_the_reason() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn nonces_are_rate_limited_per_client_address() {
+    // Each nonce is a stored row: an anonymous client cannot issue them without bound.
+    let server = api_server(&[
+        ("VERITY_RATE_LIMIT_LOOPBACK", "true"),
+        ("VERITY_RATE_NONCE", "2/m:2"),
+    ])
+    .await;
+    issue_nonce(&server).await;
+    issue_nonce(&server).await;
+    let refused = client()
+        .post(server.url("/api/enclaves/nonce"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+}

@@ -39,7 +39,8 @@ struct Registration {
         not issued here is refused (400 `attestation_nonce_unknown`), as is an expired one (400 \
         `attestation_nonce_expired`) or one already answered (409 `attestation_nonce_used`).",
     responses(
-        (status = 201, description = "Issued", body = crate::http::openapi::NonceIssued)))]
+        (status = 201, description = "Issued", body = crate::http::openapi::NonceIssued),
+        (status = 429, description = "Too many nonces for this address (`VERITY_RATE_NONCE`); see `Retry-After`", body = crate::http::openapi::ErrorBody)))]
 pub(super) async fn nonce(
     State(state): State<AppState>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {

@@ -46,6 +46,9 @@ pub struct HttpLimits {
     pub dispute_rate: RateLimit,
     /// Evidence uploads per client address (`VERITY_RATE_EVIDENCE`).
     pub evidence_rate: RateLimit,
+    /// Attestation nonces issued per client address (`VERITY_RATE_NONCE`):
+    /// each one is a database row until it is pruned.
+    pub nonce_rate: RateLimit,
     /// Rate-limit loopback clients too (`VERITY_RATE_LIMIT_LOOPBACK`); off by
     /// default so that local benchmarks, load tests and schema tests are not throttled.
     pub rate_limit_loopback: bool,
@@ -62,6 +65,7 @@ impl Default for HttpLimits {
             upload_rate: RateLimit::per_minute(60, 20),
             dispute_rate: RateLimit::per_minute(10, 5),
             evidence_rate: RateLimit::per_minute(30, 10),
+            nonce_rate: RateLimit::per_minute(60, 20),
             rate_limit_loopback: false,
         }
     }
@@ -163,7 +167,7 @@ impl fmt::Display for RateLimit {
 /// A per-client-address limiter for one group of routes.
 #[derive(Clone)]
 pub(crate) struct Limiter {
-    /// The route group, for messages and metrics (`upload`, `dispute`, `evidence`).
+    /// The route group, for messages and metrics (`upload`, `dispute`, `evidence`, `nonce`).
     name: &'static str,
     inner: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     limit_loopback: bool,

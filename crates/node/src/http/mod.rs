@@ -94,7 +94,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/ledger/proof/{job_id}", get(ledger::proof))
         .route("/api/ledger/consistency", get(ledger::consistency))
         .route("/api/enclaves/reports", post(reports::submit_report))
-        .route("/api/enclaves/nonce", post(enclaves::nonce))
+        .route(
+            "/api/enclaves/nonce",
+            post(enclaves::nonce).layer(limited("nonce", http.nonce_rate)),
+        )
         .route("/api/enclaves/register", post(enclaves::register))
         .route("/api/enclaves/started", post(enclaves::started))
         .route("/api/admin/attestation/reload", post(enclaves::reload))
