@@ -5,24 +5,7 @@ use serde_json::Value;
 use verity_core::SignedReport;
 use verity_crypto::EnclaveKeys;
 
-use crate::harness::{Options, Server, client, fixture, generated};
-
-/// Asserts `response` is `status` with a JSON error carrying `code`.
-async fn expect_error(what: &str, response: reqwest::Response, status: u16, code: &str) {
-    let got = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(got.as_u16(), status, "{what}: {text}");
-    let body: Value =
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
-    assert_eq!(body["success"], false, "{what}: {body}");
-    assert_eq!(body["error"]["code"], code, "{what}: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{what}: {body}"
-    );
-}
+use crate::harness::{Options, Server, client, expect_error, fixture, generated};
 
 fn part(bytes: Vec<u8>, name: &str) -> reqwest::multipart::Part {
     reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned())

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use verity_core::SignedReport;
 use verity_core::committee::CommitteeSelection;
 
-use crate::harness::{DEADLINE, Options, Server, client, fixture, generated};
+use crate::harness::{DEADLINE, Options, Server, client, expect_error, fixture, generated};
 
 const CHALLENGER: &str = "0x8f3a9c";
 const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -36,17 +36,6 @@ fn committee_record(report: &Value) -> CommitteeSelection {
         );
     }
     record
-}
-
-/// Asserts `response` is `status` with a JSON error carrying `code`.
-async fn expect_error(what: &str, response: reqwest::Response, status: u16, code: &str) {
-    let got = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(got.as_u16(), status, "{what}: {text}");
-    let body: Value =
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
-    assert_eq!(body["success"], false, "{what}: {body}");
-    assert_eq!(body["error"]["code"], code, "{what}: {body}");
 }
 
 /// The capture fixture's pixels as a PNG without any metadata: honest

@@ -539,3 +539,20 @@ pub fn generated(format: image::ImageFormat, width: u32, height: u32, seed: u8) 
     img.write_to(&mut out, format).unwrap();
     out.into_inner()
 }
+
+/// Asserts `response` is `status` with a JSON error carrying `code`.
+pub async fn expect_error(what: &str, response: reqwest::Response, status: u16, code: &str) {
+    let got = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(got.as_u16(), status, "{what}: {text}");
+    let body: Value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
+    assert_eq!(body["success"], false, "{what}: {body}");
+    assert_eq!(body["error"]["code"], code, "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: {body}"
+    );
+}

@@ -13,24 +13,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::harness::{DEADLINE, Options, Server, client, fixture, generated};
-
-/// Asserts `response` is `status` with a JSON error carrying `code`.
-async fn expect_error(what: &str, response: reqwest::Response, status: u16, code: &str) {
-    let got = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(got.as_u16(), status, "{what}: {text}");
-    let body: Value =
-        serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
-    assert_eq!(body["success"], false, "{what}: {body}");
-    assert_eq!(body["error"]["code"], code, "{what}: {body}");
-    assert!(
-        body["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "{what}: {body}"
-    );
-}
+use crate::harness::{DEADLINE, Options, Server, client, expect_error, fixture, generated};
 
 fn file_form(bytes: Vec<u8>, name: &str) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new().part(
