@@ -125,8 +125,9 @@ pub struct WorkerArgs {
     /// Tasks worked on at once.
     #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub concurrency: u32,
-    /// Queue lease (a crashed worker's task is taken over after this long).
-    #[arg(long, env = "VERITY_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    /// Queue lease (a crashed worker's task is taken over after this long;
+    /// renewed every third of it while the task runs; keep it well under the round timeout).
+    #[arg(long, env = "VERITY_LEASE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub lease: Duration,
     /// On SIGTERM, how long in-flight tasks may finish before their leases are released.
     #[arg(long, env = "VERITY_DRAIN", default_value = "20s", value_parser = humantime::parse_duration)]
@@ -296,8 +297,9 @@ pub struct NodeArgs {
     /// Tasks each enclave works on at once.
     #[arg(long, env = "VERITY_WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub worker_concurrency: u32,
-    /// Queue lease (a crashed worker's task is taken over after this long).
-    #[arg(long, env = "VERITY_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    /// Queue lease (a crashed worker's task is taken over after this long;
+    /// renewed every third of it while the task runs; keep it well under the round timeout).
+    #[arg(long, env = "VERITY_LEASE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub lease: Duration,
     /// The transparency log.
     #[command(flatten)]

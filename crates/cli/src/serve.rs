@@ -20,6 +20,17 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     config.attestation = args.attest.config(config.disputes.admin_token.clone());
     config.anchor = args.anchor.chain_anchor()?;
     config.settings.http = args.limits.config()?;
+    if config.queue_policy.lease >= config.settings.round_timeout {
+        // A crashed worker's task is taken over only when its lease runs out;
+        // with the lease as long as the round, the round is decided (or fails)
+        // before anyone else can work on it.
+        tracing::warn!(
+            lease = ?config.queue_policy.lease,
+            round_timeout = ?config.settings.round_timeout,
+            "VERITY_LEASE is not shorter than VERITY_ROUND_TIMEOUT: tasks of crashed workers \
+             are reclaimed too late to count in their round"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("VERITY_ADDR (--addr): cannot listen on {}", args.addr))?;

@@ -108,6 +108,23 @@ async fn wait_resolved(server: &Server, job: &str) -> Value {
     }
 }
 
+/// Polls `/api/oracles` until every oracle satisfies `ok` (or the deadline passes).
+async fn wait_reputations(server: &Server, ok: impl Fn(&Value) -> bool) -> Value {
+    let start = Instant::now();
+    loop {
+        let oracles = server.oracles().await;
+        if oracles["oracles"].as_array().unwrap().iter().all(&ok) {
+            return oracles;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "reputations never moved: {oracles}\n{}",
+            server.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn oracle<'a>(oracles: &'a Value, id: &str) -> &'a Value {
     oracles["oracles"]
         .as_array()
@@ -271,20 +288,25 @@ async fn lying_oracles_are_overturned_slashed_and_banned() {
         "{events:?}"
     );
 
-    // Stakes, slash counts and reputations moved; the liars are not banned yet.
+    // Stakes and slash counts moved with the resolution; the liars are not banned yet.
     let oracles = server.oracles().await;
     for liar in ["enclave-4", "enclave-5"] {
         let o = oracle(&oracles, liar);
         assert_eq!(o["stake"], 900, "{o}");
         assert_eq!(o["slashes"], 1, "{o}");
         assert_eq!(o["banned"], false, "{o}");
-        assert!(o["reputation"].as_f64().unwrap() < 0.8, "{o}");
     }
     for honest in ["enclave-1", "enclave-2", "enclave-3"] {
-        let o = oracle(&oracles, honest);
-        assert_eq!(o["stake"], 1000, "{o}");
-        assert!(o["reputation"].as_f64().unwrap() > 0.8, "{o}");
+        assert_eq!(oracle(&oracles, honest)["stake"], 1000, "{oracles}");
     }
+    // Reputations are recomputed right after the resolution is stored.
+    let oracles = wait_reputations(&server, |o| {
+        let liar = matches!(o["enclaveId"].as_str(), Some("enclave-4" | "enclave-5"));
+        let rep = o["reputation"].as_f64().unwrap();
+        if liar { rep < 0.8 } else { rep > 0.8 }
+    })
+    .await;
+    assert_eq!(oracles["oracles"].as_array().unwrap().len(), 5);
     let stake = get_json(&server, "/api/stake").await;
     assert_conserved(&stake);
     assert_eq!(stake["deposited"], 5 * 1000 + 100);
