@@ -107,8 +107,8 @@ pub struct WorkerArgs {
     #[arg(long, env = "VERITY_DATA_DIR", default_value = "verity-data")]
     pub data_dir: PathBuf,
     /// Queue URL: `redis://…` or `postgres://…` (the API's).
-    #[arg(long = "queue", env = "VERITY_QUEUE")]
-    pub queue: Option<String>,
+    #[arg(long = "queue", env = "VERITY_QUEUE", hide_env_values = true)]
+    pub queue: Option<crate::secret_arg::UrlArg>,
     /// Blob store URL (the API's): `s3://…`, `walrus+https://…` or a shared `file://DIR`.
     #[arg(long = "blobs", env = "VERITY_BLOBS")]
     pub blobs: Option<String>,
@@ -250,11 +250,11 @@ pub struct NodeArgs {
     #[arg(long, env = "VERITY_DETECT_CONFIG")]
     pub detect_config: Option<PathBuf>,
     /// Database URL; `sqlite://PATH` (default: DATA_DIR/verity.db).
-    #[arg(long = "db", env = "VERITY_DB")]
-    pub db: Option<String>,
+    #[arg(long = "db", env = "VERITY_DB", hide_env_values = true)]
+    pub db: Option<crate::secret_arg::UrlArg>,
     /// Queue URL; `sqlite://` (the database's own queue, default).
-    #[arg(long = "queue", env = "VERITY_QUEUE")]
-    pub queue: Option<String>,
+    #[arg(long = "queue", env = "VERITY_QUEUE", hide_env_values = true)]
+    pub queue: Option<crate::secret_arg::UrlArg>,
     /// Blob store URL; `file://DIR` (default: DATA_DIR/blobs).
     #[arg(long = "blobs", env = "VERITY_BLOBS")]
     pub blobs: Option<String>,
@@ -341,7 +341,7 @@ pub struct DisputeArgs {
     pub ban_window: Duration,
     /// Bearer token of the admin API (`/api/admin/…`); unset disables it.
     #[arg(long, env = "VERITY_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    pub admin_token: Option<crate::secret_arg::SecretArg>,
 }
 
 impl DisputeArgs {
@@ -367,7 +367,11 @@ impl DisputeArgs {
                 },
                 ..DisputePolicy::default()
             },
-            admin_token: self.admin_token.clone().filter(|t| !t.is_empty()),
+            admin_token: self
+                .admin_token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
             ..verity_node::DisputeSettings::default()
         })
     }

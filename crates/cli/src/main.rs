@@ -12,6 +12,7 @@ mod index;
 mod ledger_args;
 mod limit_args;
 mod nsm;
+mod secret_arg;
 mod serve;
 mod verify;
 mod worker;
