@@ -411,6 +411,15 @@ mod tests {
             prop_assert_eq!(a, b);
         }
 
+        /// Weights and rates are signed by their bits and travel as JSON.
+        #[test]
+        fn every_finite_float_survives_json_bit_for_bit(bits in any::<u64>()) {
+            let x = f64::from_bits(bits);
+            prop_assume!(x.is_finite());
+            let back: f64 = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+            prop_assert_eq!(back.to_bits(), x.to_bits());
+        }
+
         #[test]
         fn agreement_rate_is_a_fraction(ballots in arb_ballots()) {
             let out = ConsensusRule::default().decide(&ballots).unwrap();

@@ -187,16 +187,14 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn final_report_signature_covers_every_vote() {
-        let agg = AggregatorKey::generate();
-        let mut fr = FinalReport {
+    fn final_report(agreement_rate: f64, weight: f64) -> FinalReport {
+        FinalReport {
             job_id: JobId::generate(),
             round: 0,
             verdict: Verdict::Real,
             confidence: Confidence::from_f64(0.6),
             consensus_metadata: ConsensusMetadata {
-                agreement_rate: 1.0,
+                agreement_rate,
                 participating_enclaves: 1,
                 consensus_timestamp: 5,
                 threshold: 0.66,
@@ -209,7 +207,7 @@ mod tests {
                     confidence: Confidence::from_f64(0.6),
                     reputation: 0.8,
                     stake: 1000,
-                    weight: 2.5,
+                    weight,
                     report_digest: Sha256Digest::of(b"r"),
                     attestation: AttestationKind::DevInsecure,
                 }],
@@ -221,7 +219,13 @@ mod tests {
             report_digest: Sha256Digest::of(b""),
             aggregator_signature: vec![],
             aggregator_key: vec![],
-        };
+        }
+    }
+
+    #[test]
+    fn final_report_signature_covers_every_vote() {
+        let agg = AggregatorKey::generate();
+        let mut fr = final_report(1.0, 2.5);
         agg.sign_final(&mut fr);
         verify_final_report(&fr, Some(&agg.public())).unwrap();
         let mut tampered = fr.clone();
@@ -229,5 +233,28 @@ mod tests {
         assert!(verify_final_report(&tampered, None).is_err());
         let other = AggregatorKey::generate().public();
         assert!(verify_final_report(&fr, Some(&other)).is_err());
+    }
+
+    /// Signed floats are covered by their bit pattern, so JSON must give back
+    /// the very same bits. These two came from the `report` and `receipt`
+    /// fuzz targets: serde_json's default (fast) float parser reads their
+    /// shortest representation one ULP off; `float_roundtrip` reads it exactly.
+    #[test]
+    fn final_report_verifies_after_json_for_floats_the_fast_parser_misreads() {
+        let agg = AggregatorKey::generate();
+        let rate: f64 = "1.6309432253554519".parse().unwrap();
+        let weight: f64 = "2.6666666666666665e44".parse().unwrap();
+        let mut fr = final_report(rate, weight);
+        agg.sign_final(&mut fr);
+        let back: FinalReport = serde_json::from_str(&serde_json::to_string(&fr).unwrap()).unwrap();
+        assert_eq!(
+            back.consensus_metadata.agreement_rate.to_bits(),
+            rate.to_bits()
+        );
+        assert_eq!(
+            back.consensus_metadata.votes[0].weight.to_bits(),
+            weight.to_bits()
+        );
+        verify_final_report(&back, Some(&agg.public())).unwrap();
     }
 }
