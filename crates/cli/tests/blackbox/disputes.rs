@@ -90,35 +90,34 @@ fn dispute_body(job: &str, evidence: &str) -> Value {
 
 /// Polls the dispute until it is resolved.
 async fn wait_resolved(server: &Server, job: &str) -> Value {
-    let start = Instant::now();
-    loop {
-        let view = get_json(server, &format!("/api/dispute/{job}")).await;
-        if matches!(
+    poll_json(server, &format!("/api/dispute/{job}"), |view| {
+        matches!(
             view["state"].as_str(),
             Some("upheld" | "overturned" | "rejected")
-        ) {
-            return view;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "dispute on {job} unresolved: {view}\n{}",
-            server.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        )
+    })
+    .await
 }
 
 /// Polls `/api/oracles` until every oracle satisfies `ok` (or the deadline passes).
 async fn wait_reputations(server: &Server, ok: impl Fn(&Value) -> bool) -> Value {
+    poll_json(server, "/api/oracles", |oracles| {
+        oracles["oracles"].as_array().unwrap().iter().all(&ok)
+    })
+    .await
+}
+
+/// GETs `path` until `done` accepts the body (or the deadline passes).
+async fn poll_json(server: &Server, path: &str, done: impl Fn(&Value) -> bool) -> Value {
     let start = Instant::now();
     loop {
-        let oracles = server.oracles().await;
-        if oracles["oracles"].as_array().unwrap().iter().all(&ok) {
-            return oracles;
+        let body = get_json(server, path).await;
+        if done(&body) {
+            return body;
         }
         assert!(
             start.elapsed() < DEADLINE,
-            "reputations never moved: {oracles}\n{}",
+            "{path} never got there: {body}\n{}",
             server.log()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
